@@ -1,0 +1,103 @@
+//! Sign-up, sign-in, sign-out and the workspace switcher: server functions over the same services as `/api/auth/*`.
+
+use clearview::domain::{OrgId, Role};
+use clearview::model::{Membership, Organization, User};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// The signed-in person as the app shell shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: User,
+    pub organization: Organization,
+    pub role: Role,
+    pub organizations: Vec<Membership>,
+}
+
+/// Only same-site paths are followed after sign-in, never another origin.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        _ => "/contacts".to_owned(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn load_me(cx: &crate::ctx::Ctx) -> Result<Option<Me>, ApiError> {
+    use clearview::services::{organizations, users};
+    let scope = match cx.scope().await {
+        Ok(scope) => scope,
+        Err(e) if e.code == "unauthenticated" || e.code == "not_found" => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let pool = &cx.state.pool;
+    let user = users::get(pool, scope.user_id).await?;
+    let organization = organizations::get(pool, &scope).await?;
+    let organizations = organizations::memberships(pool, scope.user_id).await?;
+    Ok(Some(Me { user, organization, role: scope.role, organizations }))
+}
+
+/// The signed-in person, or `None`.
+#[server(prefix = "/fn")]
+pub async fn get_me() -> Result<Option<Me>, ApiError> {
+    let cx = crate::ctx::Ctx::load()?;
+    load_me(&cx).await
+}
+
+#[server(prefix = "/fn")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ApiError> {
+    use clearview::services::{organizations, users};
+    let cx = crate::ctx::Ctx::load()?;
+    let pool = &cx.state.pool;
+    let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
+    let user = users::authenticate(pool, &email, &password, ip.as_deref()).await?;
+    let first = organizations::memberships(pool, user.id).await?.into_iter().next().map(|m| m.id);
+    crate::session::establish(&cx.session, user.id, first).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn signup(
+    email: String,
+    password: String,
+    name: String,
+    organization_name: String,
+) -> Result<(), ApiError> {
+    use clearview::model::SignupInput;
+    use clearview::services::users;
+    let cx = crate::ctx::Ctx::load()?;
+    let input = SignupInput { email, password, name, organization_name };
+    let outcome = users::signup(&cx.state.pool, &input, cx.request_id()).await?;
+    crate::session::establish(&cx.session, outcome.user.id, Some(outcome.organization.id)).await?;
+    leptos_axum::redirect("/contacts");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn logout() -> Result<(), ApiError> {
+    let cx = crate::ctx::Ctx::load()?;
+    crate::session::destroy(&cx.session).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn switch_workspace(organization_id: OrgId) -> Result<(), ApiError> {
+    let cx = crate::ctx::Ctx::load()?;
+    crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, organization_id).await?;
+    leptos_axum::redirect("/contacts");
+    Ok(())
+}
+
+#[server(prefix = "/fn")]
+pub async fn create_workspace(name: String) -> Result<(), ApiError> {
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    let created = clearview::services::organizations::create(&cx.state.pool, scope.user_id, &name, cx.request_id()).await?;
+    crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, created.id).await?;
+    leptos_axum::redirect("/settings");
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! The error every server function returns: the same shape as the REST API's `{"error": {...}}` body.
+
+use std::collections::BTreeMap;
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub status: u16,
+}
+
+impl ApiError {
+    /// The message for one form field, if the server (or the browser's own check) rejected it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields.get(name).cloned()
+    }
+}
+
+impl From<clearview::Error> for ApiError {
+    fn from(e: clearview::Error) -> Self {
+        let status = e.status();
+        // Only after a request's session has gone missing does a person see "authentication required"; phrase it kindly.
+        let message = match &e {
+            clearview::Error::Unauthenticated => "Your e-mail or password is not right, or your session has ended.".into(),
+            other => other.to_string(),
+        };
+        #[cfg(feature = "ssr")]
+        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            res.set_status(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+        }
+        Self { code: e.code().into(), message, fields: e.fields().cloned().unwrap_or_default(), status }
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let (code, message) = match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                ("network", "The server could not be reached. Check your connection and try again.".to_string())
+            }
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::Serialization(m) => {
+                ("validation_failed", format!("The request was not understood: {m}"))
+            }
+            _ => ("internal", "Something went wrong on our side.".to_string()),
+        };
+        Self { code: code.into(), message, fields: BTreeMap::new(), status: 500 }
+    }
+}

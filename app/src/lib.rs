@@ -1,0 +1,74 @@
+//! Clearview's user interface: routes, pages, components and the server functions they call.
+
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod workspace;
+
+#[cfg(feature = "ssr")]
+pub mod ctx;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::{
+    contacts::ContactsPage, login::LoginPage, pipeline::PipelinePage, settings::SettingsPage, shell::Protected,
+    signup::SignupPage,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Set once the WASM has taken over the page; tests and styles can tell a hydrated page from a static one.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/clearview.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Meta name="description" content="Clearview CRM: contacts, deals and pipelines for small sales teams"/>
+        <Title formatter=|title: String| if title.is_empty() { "Clearview".to_string() } else { format!("{title} · Clearview") }/>
+        <Router>
+            <Routes fallback=|| view! { <pages::NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/signup") view=SignupPage/>
+                <ParentRoute path=path!("") view=Protected>
+                    <Route path=path!("") view=|| view! { <Redirect path="/contacts"/> }/>
+                    <Route path=path!("/contacts") view=ContactsPage/>
+                    <Route path=path!("/pipeline") view=PipelinePage/>
+                    <Route path=path!("/settings") view=SettingsPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

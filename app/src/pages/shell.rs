@@ -1,0 +1,97 @@
+use clearview::domain::OrgId;
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::use_location;
+
+use crate::auth::{Logout, Me, SwitchWorkspace, get_me};
+
+/// Guards every page behind sign-in: a stranger is sent to the sign-in page, which brings them back afterwards.
+#[component]
+pub fn Protected() -> impl IntoView {
+    // Blocking, so the server answers with a redirect (or the full page) rather than a loading state.
+    let me = Resource::new_blocking(|| (), |_| get_me());
+    let location = use_location();
+    view! {
+        <Suspense fallback=|| view! { <div class="loading" aria-busy="true">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! { <Shell me/> }.into_any(),
+                    Ok(None) => {
+                        let here = location.pathname.get_untracked();
+                        let path = if here == "/" { "/login".to_string() } else { format!("/login?next={here}") };
+                        view! { <Redirect path/> }.into_any()
+                    }
+                    Err(e) => view! {
+                        <main class="auth"><div class="card auth-card">
+                            <h1>"Something went wrong"</h1>
+                            <p class="form-error" role="alert">{e.message}</p>
+                            <a href="/login">"Sign in again"</a>
+                        </div></main>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The signed-in frame: navigation, workspace switcher, who you are, sign-out.
+#[component]
+fn Shell(me: Me) -> impl IntoView {
+    provide_context(me.clone());
+    let logout = ServerAction::<Logout>::new();
+    let switch = ServerAction::<SwitchWorkspace>::new();
+    // After switching, everything on screen belongs to the old workspace: load the app afresh.
+    Effect::new(move |_| {
+        if matches!(switch.value().get(), Some(Ok(()))) {
+            let _ = window().location().set_href("/contacts");
+        }
+    });
+    let current = me.organization.id;
+    let orgs = me.organizations.clone();
+    let several = orgs.len() > 1;
+
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <a class="brand" href="/contacts">"Clearview"</a>
+                <nav class="mainnav" aria-label="Main">
+                    <A href="/contacts">"Contacts"</A>
+                    <A href="/pipeline">"Pipeline"</A>
+                    <A href="/settings">"Settings"</A>
+                </nav>
+                <div class="topbar-right">
+                    <ActionForm action=switch attr:class="switcher">
+                        <label class="visually-hidden" for="workspace-switcher">"Workspace"</label>
+                        <select id="workspace-switcher" name="organization_id" disabled=!several
+                            title=if several { "Switch workspace" } else { "Your workspace" }
+                            on:change=move |ev| {
+                                if let Ok(id) = event_target_value(&ev).parse::<OrgId>() {
+                                    switch.dispatch(SwitchWorkspace { organization_id: id });
+                                }
+                            }>
+                            {orgs.into_iter().map(|o| view! {
+                                <option value=o.id.to_string() selected=o.id == current>{o.name}</option>
+                            }).collect_view()}
+                        </select>
+                        <noscript><button type="submit" class="btn btn-small">"Switch"</button></noscript>
+                    </ActionForm>
+                    <div class="who" title=me.user.email.clone()>
+                        <span class="who-name">{me.user.name.clone()}</span>
+                        <span class="role-badge" data-role=me.role.as_str()>{me.role.label()}</span>
+                    </div>
+                    <ActionForm action=logout attr:class="logout">
+                        <button type="submit" class="btn btn-ghost">"Sign out"</button>
+                    </ActionForm>
+                </div>
+            </header>
+            <div class="content">
+                <Outlet/>
+            </div>
+        </div>
+    }
+}
+
+/// The signed-in person, for pages inside the shell.
+pub fn use_me() -> Me {
+    use_context::<Me>().expect("pages inside the shell are rendered by Shell, which provides Me")
+}

@@ -1,0 +1,88 @@
+use clearview::model::{SignupInput, ValidSignup};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+use crate::auth::Signup;
+use crate::components::{FieldError, FormError};
+
+/// Sign-up checks each field as it is typed, with the same `clearview::domain` rules the server enforces.
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let action = ServerAction::<Signup>::new();
+    let input = RwSignal::new(SignupInput::default());
+    // Fields the person has left (or submitted): only those show the browser's own verdict.
+    let touched = RwSignal::new(Vec::<&'static str>::new());
+    let local_errors = Memo::new(move |_| match ValidSignup::parse(&input.read()) {
+        Ok(_) => Default::default(),
+        Err(e) => e.fields().cloned().unwrap_or_default(),
+    });
+    let server_error = move || action.value().get().and_then(|r| r.err());
+    let field_error = move |name: &'static str| {
+        Signal::derive(move || {
+            if touched.read().contains(&name) {
+                if let Some(m) = local_errors.read().get(name) {
+                    return Some(m.clone());
+                }
+            }
+            server_error().and_then(|e| e.field(name))
+        })
+    };
+    let form_error = Signal::derive(move || server_error().filter(|e| e.fields.is_empty()).map(|e| e.message));
+    let touch = move |name: &'static str| {
+        touched.update(|t| {
+            if !t.contains(&name) {
+                t.push(name);
+            }
+        })
+    };
+
+    view! {
+        <Title text="Create your workspace"/>
+        <main class="auth">
+            <div class="card auth-card">
+                <div class="brand brand-lg">"Clearview"</div>
+                <h1>"Create your workspace"</h1>
+                <p class="muted">"You will be its admin; invite your team afterwards."</p>
+                <ActionForm action=action attr:class="form" attr:novalidate="">
+                    <label for="signup-name">"Your name"</label>
+                    <input id="signup-name" name="name" autocomplete="name" required
+                        on:input=move |ev| input.update(|i| i.name = event_target_value(&ev))
+                        on:blur=move |_| touch("name")
+                        aria-describedby="signup-name-error"/>
+                    <FieldError message=field_error("name") id="signup-name-error"/>
+
+                    <label for="signup-email">"Work e-mail"</label>
+                    <input id="signup-email" type="email" name="email" autocomplete="email" required
+                        on:input=move |ev| input.update(|i| i.email = event_target_value(&ev))
+                        on:blur=move |_| touch("email")
+                        aria-describedby="signup-email-error"/>
+                    <FieldError message=field_error("email") id="signup-email-error"/>
+
+                    <label for="signup-password">"Password"</label>
+                    <input id="signup-password" type="password" name="password" autocomplete="new-password" required
+                        minlength=clearview::domain::Password::MIN_CHARS
+                        on:input=move |ev| {
+                            input.update(|i| i.password = event_target_value(&ev));
+                            touch("password");
+                        }
+                        aria-describedby="signup-password-error"/>
+                    <FieldError message=field_error("password") id="signup-password-error"/>
+
+                    <label for="signup-org">"Company or team name"</label>
+                    <input id="signup-org" name="organization_name" autocomplete="organization" required
+                        on:input=move |ev| input.update(|i| i.organization_name = event_target_value(&ev))
+                        on:blur=move |_| touch("organization_name")
+                        aria-describedby="signup-org-error"/>
+                    <FieldError message=field_error("organization_name") id="signup-org-error"/>
+
+                    <FormError message=form_error/>
+                    <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>
+                        {move || if action.pending().get() { "Creating…" } else { "Create workspace" }}
+                    </button>
+                </ActionForm>
+                <p class="muted">"Already have an account? " <A href="/login">"Sign in"</A></p>
+            </div>
+        </main>
+    }
+}

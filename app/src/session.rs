@@ -1,0 +1,95 @@
+//! Browser sessions: who is signed in and which workspace they act in. Used by the server functions here and by the
+//! REST handlers of the server crate, so both front doors build a `Scope` the same way.
+
+use std::net::SocketAddr;
+
+use clearview::domain::{OrgId, UserId};
+use clearview::services::{Scope, organizations};
+use clearview::{Error, Result};
+use http::request::Parts;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::state::WebConfig;
+
+const USER: &str = "user_id";
+const ORG: &str = "org_id";
+const SIGNED_IN_AT: &str = "signed_in_at";
+
+fn store_err(e: tower_sessions::session::Error) -> Error {
+    tracing::error!(error = %e, "session store error");
+    Error::Internal
+}
+
+/// Signs a person in: a new session id (so a fixated id is worthless), then who they are and where they work.
+pub async fn establish(session: &Session, user: UserId, org: Option<OrgId>) -> Result<()> {
+    session.cycle_id().await.map_err(store_err)?;
+    session.insert(USER, user).await.map_err(store_err)?;
+    session.insert(ORG, org).await.map_err(store_err)?;
+    session.insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp()).await.map_err(store_err)?;
+    Ok(())
+}
+
+/// Signs out: the session row is deleted, so a replayed cookie finds nothing.
+pub async fn destroy(session: &Session) -> Result<()> {
+    session.flush().await.map_err(store_err)
+}
+
+/// The signed-in person, if the session is alive; past the absolute lifetime it is destroyed.
+pub async fn user(session: &Session, config: &WebConfig) -> Result<Option<UserId>> {
+    let Some(user) = session.get::<UserId>(USER).await.map_err(store_err)? else {
+        return Ok(None);
+    };
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await.map_err(store_err)?.unwrap_or(0);
+    if OffsetDateTime::now_utc().unix_timestamp() - signed_in_at > config.session_absolute_secs {
+        destroy(session).await?;
+        return Ok(None);
+    }
+    Ok(Some(user))
+}
+
+/// The workspace scope of the signed-in person: the session's current workspace, or their first one if that
+/// membership has ended. `Unauthenticated` without a live session; `NotFound` for a person with no workspace.
+pub async fn scope(session: &Session, pool: &PgPool, config: &WebConfig, request_id: Option<String>) -> Result<Scope> {
+    let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
+    if let Some(org) = session.get::<Option<OrgId>>(ORG).await.map_err(store_err)?.flatten() {
+        match organizations::scope_for(pool, user, org, request_id.clone()).await {
+            Err(Error::NotFound) => {}
+            other => return other,
+        }
+    }
+    let first = organizations::memberships(pool, user).await?.into_iter().next().ok_or(Error::NotFound)?;
+    session.insert(ORG, Some(first.id)).await.map_err(store_err)?;
+    organizations::scope_for(pool, user, first.id, request_id).await
+}
+
+/// Makes `org` the session's workspace after checking the membership (`NotFound` otherwise).
+pub async fn switch(session: &Session, pool: &PgPool, config: &WebConfig, org: OrgId) -> Result<Scope> {
+    let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
+    let scope = organizations::scope_for(pool, user, org, None).await?;
+    session.insert(ORG, Some(org)).await.map_err(store_err)?;
+    Ok(scope)
+}
+
+/// The request id set by the server's request-id layer.
+pub fn request_id(parts: &Parts) -> Option<String> {
+    parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
+pub fn client_ip(parts: &Parts, config: &WebConfig) -> Option<String> {
+    if config.trust_proxy_headers {
+        if let Some(ip) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+        {
+            return Some(ip);
+        }
+    }
+    parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+}

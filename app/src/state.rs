@@ -1,0 +1,33 @@
+//! The state the server hands to every page render and server function.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::*;
+use sqlx::PgPool;
+
+use crate::error::ApiError;
+
+/// Settings the web layer needs at request time.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// A session is dead this long after sign-in, however active (idle expiry is the cookie's).
+    pub session_absolute_secs: i64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy_headers: bool,
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub config: Arc<WebConfig>,
+}
+
+/// The app state inside a server function or page render.
+pub fn app_state() -> Result<AppState, ApiError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        clearview::Error::Internal.into()
+    })
+}

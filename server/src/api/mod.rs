@@ -1,0 +1,100 @@
+//! The REST API of API.md: thin handlers that authenticate, build a `Scope`, call a service and map the error.
+
+mod auth;
+mod pipelines;
+
+use app::state::AppState;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use clearview::services::Scope;
+use http::{HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tower_sessions::Session;
+
+pub fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/auth/switch", post(auth::switch))
+        .route("/pipelines", get(pipelines::list))
+        .fallback(|| async { ApiError(clearview::Error::NotFound) })
+}
+
+/// A service error as the API's JSON error body: `{"error": {"code", "message", "fields"?}}`.
+#[derive(Debug)]
+pub struct ApiError(pub clearview::Error);
+
+impl From<clearview::Error> for ApiError {
+    fn from(e: clearview::Error) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut error = json!({ "code": self.0.code(), "message": self.0.to_string() });
+        if let Some(fields) = self.0.fields() {
+            error["fields"] = json!(fields);
+        }
+        let mut res = (status, Json(json!({ "error": error }))).into_response();
+        if let clearview::Error::RateLimited { retry_after_secs } = self.0 {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                res.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+        }
+        res
+    }
+}
+
+/// A JSON body whose rejections (bad syntax, wrong types, wrong content type, too large) answer in the API's error
+/// shape instead of axum's plain text.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let (status, code) = match &rejection {
+                    JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                    JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                    JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+                    _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                    _ => (StatusCode::BAD_REQUEST, "bad_request"),
+                };
+                let body = json!({ "error": { "code": code, "message": rejection.body_text() } });
+                Err((status, Json(body)).into_response())
+            }
+        }
+    }
+}
+
+/// The signed-in member's workspace scope, from the session cookie. 401 without a live session.
+pub struct Scoped(pub Scope);
+
+impl FromRequestParts<AppState> for Scoped {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = session_of(parts)?;
+        let request_id = app::session::request_id(parts);
+        Ok(Scoped(app::session::scope(&session, &state.pool, &state.config, request_id).await?))
+    }
+}
+
+pub(crate) fn session_of(parts: &Parts) -> Result<Session, ApiError> {
+    parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+        tracing::error!("session layer missing");
+        ApiError(clearview::Error::Internal)
+    })
+}

@@ -1,0 +1,9 @@
+//! The Clearview process: the HTTP server (pages rendered with Leptos, server functions, the REST API), the CLI, the
+//! embedded PostgreSQL launcher and telemetry. `main.rs` only parses the command line and calls in here.
+
+pub mod api;
+pub mod config;
+pub mod embedded_pg;
+pub mod security;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,162 @@
+//! `clearview`: the CRM's server and admin command line.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use clearview::model::SignupInput;
+use server::config::Config;
+use server::embedded_pg::EmbeddedPostgres;
+use server::{telemetry, web};
+use sqlx::PgPool;
+
+/// The login the demo workspace is created with (local, embedded database only).
+const DEMO_EMAIL: &str = "demo@example.com";
+const DEMO_PASSWORD: &str = "clearview-demo";
+
+#[derive(Parser)]
+#[command(name = "clearview", version, about = "Clearview CRM")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app (the default). Without DATABASE_URL: starts the embedded database and a demo workspace.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create the demo workspace (demo@example.com / clearview-demo) if it does not exist.
+    Seed {
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create a person with a new workspace they administer. The password is read from CLEARVIEW_ADMIN_PASSWORD or
+    /// the first line of standard input.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        organization: String,
+    },
+    /// Manage the embedded PostgreSQL cluster of the data directory.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Start (or reuse) the cluster, create the database, print its URL.
+    Start {
+        #[arg(long, default_value = "clearview")]
+        database: String,
+    },
+    /// Stop the cluster.
+    Stop,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            let (pool, _pg) = database(&cli.config).await?;
+            pool.close().await;
+            Ok(())
+        }
+        Command::Seed { demo } => {
+            anyhow::ensure!(demo, "nothing to seed: pass --demo");
+            let (pool, _pg) = database(&cli.config).await?;
+            seed_demo(&pool).await
+        }
+        Command::CreateAdmin { email, name, organization } => {
+            let password = match std::env::var("CLEARVIEW_ADMIN_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => std::io::stdin().lock().lines().next().transpose()?.unwrap_or_default(),
+            };
+            let (pool, _pg) = database(&cli.config).await?;
+            let input = SignupInput { email, password, name, organization_name: organization };
+            let outcome = clearview::services::users::signup(&pool, &input, None).await.map_err(|e| match e {
+                clearview::Error::Validation { fields, .. } => anyhow::anyhow!("invalid input: {fields:?}"),
+                other => anyhow::anyhow!(other),
+            })?;
+            tracing::info!(user.id = %outcome.user.id, org.id = %outcome.organization.id, "admin created");
+            Ok(())
+        }
+        Command::Db { command } => {
+            let pg = EmbeddedPostgres::new(&cli.config.data_dir)?;
+            match command {
+                DbCommand::Start { database } => {
+                    pg.start()?;
+                    pg.ensure_database(&database).await?;
+                    #[expect(clippy::print_stdout, reason = "the URL is this command's output")]
+                    {
+                        println!("{}", pg.url(&database));
+                    }
+                }
+                DbCommand::Stop => pg.stop()?,
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Connects to `DATABASE_URL`, or starts the embedded cluster; then migrates. The cluster handle is returned so the
+/// caller can stop what it started.
+async fn database(config: &Config) -> Result<(PgPool, Option<EmbeddedPostgres>)> {
+    let (options, pg) = match &config.database_url {
+        Some(url) => (url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?, None),
+        None => {
+            let pg = EmbeddedPostgres::new(&config.data_dir)?;
+            pg.start()?;
+            pg.ensure_database("clearview").await?;
+            (pg.connect_options("clearview"), Some(pg))
+        }
+    };
+    let pool = clearview::db::connect(options, config.database_max_connections).await.context("connecting to PostgreSQL")?;
+    clearview::db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    Ok((pool, pg))
+}
+
+async fn seed_demo(pool: &PgPool) -> Result<()> {
+    let input = SignupInput {
+        email: DEMO_EMAIL.into(),
+        password: DEMO_PASSWORD.into(),
+        name: "Demo Admin".into(),
+        organization_name: "Demo Workspace".into(),
+    };
+    match clearview::services::users::signup(pool, &input, None).await {
+        Ok(_) | Err(clearview::Error::Validation { .. }) => {
+            tracing::info!("demo workspace ready: sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!(e).context("creating the demo workspace")),
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let (pool, pg) = database(&config).await?;
+    if pg.is_some() {
+        seed_demo(&pool).await?;
+    }
+    let leptos_options = web::leptos_options().context("reading the Leptos settings")?;
+    let addr = config.listen_addr.unwrap_or(leptos_options.site_addr);
+    let router = web::router(pool.clone(), web::WebSettings::from_config(&config, leptos_options));
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    tracing::info!("Clearview is serving at http://{addr}");
+    web::serve(listener, router, web::shutdown_signal()).await?;
+    pool.close().await;
+    if let Some(pg) = pg {
+        pg.stop()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The HTTP application: routes, layers, and the server that runs them.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::state::{AppState, WebConfig};
+use app::{App, shell};
+use axum::Router;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use time::Duration;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::config::Config;
+use crate::security::{self, OriginPolicy};
+
+/// The session cookie's name. `__Host-` makes the browser insist on Secure, Path=/ and no Domain.
+pub const SESSION_COOKIE: &str = "__Host-clearview_session";
+
+/// Everything `router` needs besides the database.
+pub struct WebSettings {
+    pub leptos_options: LeptosOptions,
+    pub session_idle: Duration,
+    pub web: WebConfig,
+    pub public_url: Option<String>,
+}
+
+impl WebSettings {
+    pub fn from_config(config: &Config, leptos_options: LeptosOptions) -> Self {
+        Self {
+            leptos_options,
+            session_idle: Duration::minutes(config.session_idle_minutes.max(1)),
+            web: WebConfig {
+                session_absolute_secs: config.session_absolute_hours.max(1) * 3600,
+                trust_proxy_headers: config.trust_proxy_headers,
+            },
+            public_url: config.public_url.clone(),
+        }
+    }
+}
+
+/// The Leptos options, with defaults for running outside cargo-leptos (tests, a plain `cargo run`).
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let mut options = get_configuration(None)?.leptos_options;
+    if options.output_name.is_empty() {
+        options.output_name = "clearview".into();
+    }
+    Ok(options)
+}
+
+/// The whole application as an axum router.
+pub fn router(pool: PgPool, settings: WebSettings) -> Router {
+    let state = AppState {
+        leptos_options: settings.leptos_options.clone(),
+        pool: pool.clone(),
+        config: Arc::new(settings.web),
+    };
+    let dev_reload = std::env::var_os("LEPTOS_WATCH").map(|_| settings.leptos_options.reload_port);
+    let page_context = move || {
+        // The hydration scripts carry this request's nonce; the page's CSP names it.
+        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+            if let Ok(v) = http::HeaderValue::from_str(&security::page_csp(&nonce, dev_reload)) {
+                res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+            }
+        }
+    };
+    let routes = generate_route_list(App);
+    let store = PostgresStore::new(pool.clone()).with_schema_name("public").and_then(|s| s.with_table_name("sessions"));
+    let store = store.unwrap_or_else(|_| PostgresStore::new(pool.clone()));
+    let sessions = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_secure(true)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(settings.session_idle));
+    let origin_policy = OriginPolicy::new(settings.public_url.as_deref());
+
+    let leptos_state = state.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
+        .with_state(leptos_state);
+
+    let probes = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .with_state(state.clone());
+
+    Router::new()
+        .nest("/api", crate::api::router().with_state(state))
+        .merge(probes)
+        .merge(pages)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|req: &http::Request<_>| {
+                    let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The path only: query strings may hold search terms, which are personal data.
+                    tracing::info_span!("request", request.id = id, http.method = %req.method(), http.path = req.uri().path())
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(security::headers))
+                .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
+                .layer(sessions),
+        )
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
+    match sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool).await {
+        Ok(_) => (http::StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready");
+            (http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: draining requests");
+}

@@ -1,0 +1,4 @@
+//! Credentials: password hashing and sign-in throttling.
+
+pub mod password;
+pub mod throttle;

@@ -1,0 +1,60 @@
+//! Connections and the transaction kinds every service uses.
+//!
+//! Tenant data is only ever touched inside [`tenant`] transactions: they switch to the non-superuser role
+//! `clearview_app` and set `app.org_id` / `app.user_id` with `SET LOCAL` semantics, so row-level security applies even
+//! when the login role is a superuser, and nothing leaks between pooled connections (safe behind PgBouncer in
+//! transaction mode too).
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::domain::{OrgId, UserId};
+
+pub type Tx = Transaction<'static, Postgres>;
+
+/// The migrations of `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens a pool. `max_connections` of 0 picks a default fitting the machine.
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
+    let max = if max_connections == 0 {
+        (std::thread::available_parallelism().map_or(2, |n| n.get()) as u32 * 4).max(8)
+    } else {
+        max_connections
+    };
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+}
+
+/// A transaction acting inside one workspace, for one member: RLS restricts it to that workspace.
+pub async fn tenant(pool: &PgPool, org: OrgId, user: Option<UserId>) -> sqlx::Result<Tx> {
+    let mut tx = pool.begin().await?;
+    enter(&mut tx, Some(org), user).await?;
+    Ok(tx)
+}
+
+/// A transaction acting for one person across their workspaces (listing memberships), without any workspace's data.
+pub async fn personal(pool: &PgPool, user: UserId) -> sqlx::Result<Tx> {
+    let mut tx = pool.begin().await?;
+    enter(&mut tx, None, Some(user)).await?;
+    Ok(tx)
+}
+
+/// Switches an open transaction to the app role with the given workspace and person. Settings are transaction-local.
+pub async fn enter(tx: &mut Tx, org: Option<OrgId>, user: Option<UserId>) -> sqlx::Result<()> {
+    sqlx::query(
+        "select set_config('app.org_id', coalesce($1::text, ''), true), \
+                set_config('app.user_id', coalesce($2::text, ''), true)",
+    )
+    .bind(org.map(|o| o.0))
+    .bind(user.map(|u| u.0))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("set local role clearview_app").execute(&mut **tx).await?;
+    Ok(())
+}

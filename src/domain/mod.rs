@@ -1,0 +1,51 @@
+//! The CRM's values. Each type is parsed once at the edge (`parse`) and is valid from then on; the same code validates a
+//! form in the browser and a request on the server.
+
+mod email;
+mod ids;
+mod money;
+mod names;
+mod password;
+mod role;
+mod stage;
+
+pub use email::EmailAddress;
+pub use ids::{ActivityId, ContactId, DealId, JobId, OrgId, PipelineId, StageId, UserId};
+pub use money::{Currency, Money, Probability};
+pub use names::{OrgName, PersonName};
+pub use password::Password;
+pub use role::Role;
+pub use stage::StageKind;
+
+/// Collects per-field parse results into one validation error, so a form shows every problem at once.
+#[derive(Default)]
+pub struct Validator {
+    fields: crate::FieldErrors,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the error of `result` under `field` and returns the value if it parsed.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.fields.entry(field.to_owned()).or_insert(message);
+                None
+            }
+        }
+    }
+
+    /// Ends validation: `Ok(value)` when every field parsed, else the collected field errors.
+    pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> crate::Result<T> {
+        if self.fields.is_empty() {
+            // Every `check` succeeded, so every Option the closure unwraps is Some.
+            value().ok_or(crate::Error::Internal)
+        } else {
+            Err(crate::Error::invalid(self.fields))
+        }
+    }
+}

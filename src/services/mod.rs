@@ -1,0 +1,35 @@
+//! One module per resource. Every function that touches workspace data takes a [`Scope`] first and works inside a
+//! [`crate::db::tenant`] transaction.
+
+pub mod audit;
+pub mod organizations;
+pub mod pipelines;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{OrgId, Role, UserId};
+use crate::policy::{self, Action};
+
+/// Who is acting, in which workspace, with which role. Built only by the authentication layer from a session (or an
+/// API token) after checking the membership; a workspace id sent by a client is never trusted on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    pub role: Role,
+    /// The request this action came from, recorded in the audit log.
+    pub request_id: Option<String>,
+}
+
+impl Scope {
+    /// `Err(Forbidden)` unless the policy table lets this role do `action`.
+    pub fn require(&self, action: Action) -> crate::Result<()> {
+        policy::require(self.role, action)
+    }
+
+    /// Opens this scope's tenant transaction.
+    pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
+        Ok(crate::db::tenant(pool, self.org_id, Some(self.user_id)).await?)
+    }
+}
