@@ -18,7 +18,10 @@ pub enum Error {
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Validation { message: String, fields: FieldErrors },
+    Validation {
+        message: String,
+        fields: FieldErrors,
+    },
     #[error("{0}")]
     Conflict(String),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
@@ -38,7 +41,10 @@ impl Error {
 
     /// A validation error about several fields.
     pub fn invalid(fields: FieldErrors) -> Self {
-        Self::Validation { message: "some fields need attention".into(), fields }
+        Self::Validation {
+            message: "some fields need attention".into(),
+            fields,
+        }
     }
 
     /// The stable machine-readable code of API.md.

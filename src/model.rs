@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{EmailAddress, OrgId, OrgName, Password, PersonName, PipelineId, Role, StageId, StageKind, UserId, Validator};
+use crate::domain::{
+    EmailAddress, OrgId, OrgName, Password, PersonName, PipelineId, Role, StageId, StageKind,
+    UserId, Validator,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -35,8 +38,18 @@ impl ValidSignup {
         let email = v.check("email", EmailAddress::parse(&input.email));
         let password = v.check("password", Password::parse(&input.password));
         let name = v.check("name", PersonName::parse(&input.name));
-        let organization_name = v.check("organization_name", OrgName::parse(&input.organization_name));
-        v.finish(|| Some(Self { email: email?, password: password?, name: name?, organization_name: organization_name? }))
+        let organization_name = v.check(
+            "organization_name",
+            OrgName::parse(&input.organization_name),
+        );
+        v.finish(|| {
+            Some(Self {
+                email: email?,
+                password: password?,
+                name: name?,
+                organization_name: organization_name?,
+            })
+        })
     }
 }
 
@@ -77,4 +90,3 @@ pub struct Pipeline {
     pub name: String,
     pub stages: Vec<Stage>,
 }
-

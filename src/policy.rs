@@ -12,7 +12,9 @@ pub enum Action {
     CreateDeal,
     LogActivity,
     /// Update or move a deal; `own` is whether the actor owns it.
-    UpdateDeal { own: bool },
+    UpdateDeal {
+        own: bool,
+    },
     SetDealProbability,
     DeleteDeal,
     DeleteContact,
@@ -54,17 +56,30 @@ impl Action {
 pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     let least = match action {
-        ReadWorkspace | CreateContact | UpdateContact | CreateDeal | LogActivity | UpdateDeal { own: true } => Role::Rep,
-        UpdateDeal { own: false } | SetDealProbability | DeleteDeal | DeleteContact | ImportContacts => Role::Manager,
-        ExportContacts | ConfigurePipelines | ManageMembers | ReadAuditLog | ReadDeadJobs | UpdateOrganization
-        | DeleteOrganization => Role::Admin,
+        ReadWorkspace
+        | CreateContact
+        | UpdateContact
+        | CreateDeal
+        | LogActivity
+        | UpdateDeal { own: true } => Role::Rep,
+        UpdateDeal { own: false }
+        | SetDealProbability
+        | DeleteDeal
+        | DeleteContact
+        | ImportContacts => Role::Manager,
+        ExportContacts | ConfigurePipelines | ManageMembers | ReadAuditLog | ReadDeadJobs
+        | UpdateOrganization | DeleteOrganization => Role::Admin,
     };
     role >= least
 }
 
 /// `Ok(())` when allowed, `Err(Forbidden)` otherwise: the shape every check takes, so a check always returns.
 pub fn require(role: Role, action: Action) -> crate::Result<()> {
-    if allows(role, action) { Ok(()) } else { Err(crate::Error::Forbidden) }
+    if allows(role, action) {
+        Ok(())
+    } else {
+        Err(crate::Error::Forbidden)
+    }
 }
 
 #[cfg(test)]
@@ -98,18 +113,28 @@ mod tests {
     fn matches_the_architecture_table() {
         for (action, rep, manager, admin) in TABLE {
             assert_eq!(allows(Role::Rep, action), rep, "rep / {action:?}");
-            assert_eq!(allows(Role::Manager, action), manager, "manager / {action:?}");
+            assert_eq!(
+                allows(Role::Manager, action),
+                manager,
+                "manager / {action:?}"
+            );
             assert_eq!(allows(Role::Admin, action), admin, "admin / {action:?}");
         }
         assert_eq!(TABLE.len(), Action::ALL.len());
         for a in Action::ALL {
-            assert!(TABLE.iter().any(|(t, ..)| *t == a), "{a:?} missing from the table");
+            assert!(
+                TABLE.iter().any(|(t, ..)| *t == a),
+                "{a:?} missing from the table"
+            );
         }
     }
 
     #[test]
     fn require_returns_forbidden() {
-        assert_eq!(require(Role::Rep, ExportContacts), Err(crate::Error::Forbidden));
+        assert_eq!(
+            require(Role::Rep, ExportContacts),
+            Err(crate::Error::Forbidden)
+        );
         assert_eq!(require(Role::Admin, ExportContacts), Ok(()));
     }
 }

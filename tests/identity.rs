@@ -17,19 +17,26 @@ fn input(email: &str) -> SignupInput {
 
 #[sqlx::test]
 async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
-    let out = users::signup(&pool, &input("Ada@Example.com"), Some("req-1".into())).await.unwrap();
+    let out = users::signup(&pool, &input("Ada@Example.com"), Some("req-1".into()))
+        .await
+        .unwrap();
     assert_eq!(out.role, Role::Admin);
     assert_eq!(out.user.email, "Ada@example.com");
     assert_eq!(out.organization.name, "Analytical Engines");
 
-    let scope = organizations::scope_for(&pool, out.user.id, out.organization.id, None).await.unwrap();
+    let scope = organizations::scope_for(&pool, out.user.id, out.organization.id, None)
+        .await
+        .unwrap();
     assert_eq!(scope.role, Role::Admin);
 
     let pipelines = pipelines::list(&pool, &scope).await.unwrap();
     assert_eq!(pipelines.len(), 1);
     assert_eq!(pipelines[0].name, "Sales");
-    let stages: Vec<(String, i16, &str)> =
-        pipelines[0].stages.iter().map(|s| (s.name.clone(), s.probability, s.kind.as_str())).collect();
+    let stages: Vec<(String, i16, &str)> = pipelines[0]
+        .stages
+        .iter()
+        .map(|s| (s.name.clone(), s.probability, s.kind.as_str()))
+        .collect();
     assert_eq!(
         stages,
         [
@@ -51,86 +58,190 @@ async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
     .await
     .unwrap();
     let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
-    assert_eq!(actions, ["organization.created", "member.added", "pipeline.created", "user.signed_up"]);
-    assert!(rows.iter().all(|r| r.request_id.as_deref() == Some("req-1")));
+    assert_eq!(
+        actions,
+        [
+            "organization.created",
+            "member.added",
+            "pipeline.created",
+            "user.signed_up"
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.request_id.as_deref() == Some("req-1"))
+    );
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(r.seq, i as i64 + 1);
         assert_eq!(r.hash.len(), 32);
         if i > 0 {
-            assert_eq!(r.prev_hash, rows[i - 1].hash, "entry {} links to its predecessor", r.seq);
+            assert_eq!(
+                r.prev_hash,
+                rows[i - 1].hash,
+                "entry {} links to its predecessor",
+                r.seq
+            );
         }
     }
 }
 
 #[sqlx::test]
 async fn the_audit_log_is_append_only(pool: PgPool) {
-    let out = users::signup(&pool, &input("ada@example.com"), None).await.unwrap();
+    let out = users::signup(&pool, &input("ada@example.com"), None)
+        .await
+        .unwrap();
     let update = sqlx::query("update audit_log set action = 'x' where org_id = $1")
         .bind(out.organization.id.0)
         .execute(&pool)
         .await;
     assert!(update.is_err(), "audit rows cannot be edited");
-    let delete = sqlx::query("delete from audit_log where org_id = $1").bind(out.organization.id.0).execute(&pool).await;
+    let delete = sqlx::query("delete from audit_log where org_id = $1")
+        .bind(out.organization.id.0)
+        .execute(&pool)
+        .await;
     assert!(delete.is_err(), "audit rows cannot be removed");
     // Deleting the whole workspace takes its log with it.
-    sqlx::query("delete from organizations where id = $1").bind(out.organization.id.0).execute(&pool).await.unwrap();
-    let left: i64 = sqlx::query_scalar("select count(*) from audit_log").fetch_one(&pool).await.unwrap();
+    sqlx::query("delete from organizations where id = $1")
+        .bind(out.organization.id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(left, 0);
 }
 
 #[sqlx::test]
 async fn signup_reports_every_bad_field_and_writes_nothing(pool: PgPool) {
-    let bad = SignupInput { email: "nope".into(), password: "short".into(), name: " ".into(), organization_name: "".into() };
+    let bad = SignupInput {
+        email: "nope".into(),
+        password: "short".into(),
+        name: " ".into(),
+        organization_name: "".into(),
+    };
     let err = users::signup(&pool, &bad, None).await.unwrap_err();
     let fields = err.fields().unwrap();
     for f in ["email", "password", "name", "organization_name"] {
         assert!(fields.contains_key(f), "{f} should be reported: {fields:?}");
     }
-    let n: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
 #[sqlx::test]
 async fn an_email_registers_once_whatever_its_case(pool: PgPool) {
-    users::signup(&pool, &input("ada@example.com"), None).await.unwrap();
-    let err = users::signup(&pool, &input("ADA@example.com"), None).await.unwrap_err();
+    users::signup(&pool, &input("ada@example.com"), None)
+        .await
+        .unwrap();
+    let err = users::signup(&pool, &input("ADA@example.com"), None)
+        .await
+        .unwrap_err();
     assert!(err.fields().unwrap().contains_key("email"), "{err:?}");
-    let orgs: i64 = sqlx::query_scalar("select count(*) from organizations").fetch_one(&pool).await.unwrap();
+    let orgs: i64 = sqlx::query_scalar("select count(*) from organizations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(orgs, 1, "the failed sign-up left no workspace behind");
 }
 
 #[sqlx::test]
 async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: PgPool) {
-    users::signup(&pool, &input("ada@example.com"), None).await.unwrap();
-    let ok = users::authenticate(&pool, "ADA@example.com", "correct horse battery", Some("10.0.0.1")).await.unwrap();
+    users::signup(&pool, &input("ada@example.com"), None)
+        .await
+        .unwrap();
+    let ok = users::authenticate(
+        &pool,
+        "ADA@example.com",
+        "correct horse battery",
+        Some("10.0.0.1"),
+    )
+    .await
+    .unwrap();
     assert_eq!(ok.name, "Ada Lovelace");
 
-    let wrong = users::authenticate(&pool, "ada@example.com", "wrong password!", Some("10.0.0.1")).await.unwrap_err();
-    let unknown = users::authenticate(&pool, "bob@example.com", "wrong password!", Some("10.0.0.1")).await.unwrap_err();
+    let wrong = users::authenticate(
+        &pool,
+        "ada@example.com",
+        "wrong password!",
+        Some("10.0.0.1"),
+    )
+    .await
+    .unwrap_err();
+    let unknown = users::authenticate(
+        &pool,
+        "bob@example.com",
+        "wrong password!",
+        Some("10.0.0.1"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(wrong, Error::Unauthenticated);
     assert_eq!(unknown, Error::Unauthenticated);
 
     for _ in 0..4 {
-        let _ = users::authenticate(&pool, "ada@example.com", "wrong password!", Some("10.0.0.2")).await;
+        let _ = users::authenticate(
+            &pool,
+            "ada@example.com",
+            "wrong password!",
+            Some("10.0.0.2"),
+        )
+        .await;
     }
     // Five failures for this account: even the right password is refused until the window passes.
-    let throttled = users::authenticate(&pool, "ada@example.com", "correct horse battery", Some("10.0.0.3")).await;
-    assert!(matches!(throttled, Err(Error::RateLimited { retry_after_secs }) if retry_after_secs > 0), "{throttled:?}");
+    let throttled = users::authenticate(
+        &pool,
+        "ada@example.com",
+        "correct horse battery",
+        Some("10.0.0.3"),
+    )
+    .await;
+    assert!(
+        matches!(throttled, Err(Error::RateLimited { retry_after_secs }) if retry_after_secs > 0),
+        "{throttled:?}"
+    );
 }
 
 #[sqlx::test]
 async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
-    let ada = users::signup(&pool, &input("ada@example.com"), None).await.unwrap();
-    let bob = users::signup(&pool, &SignupInput { organization_name: "Bob's Bikes".into(), ..input("bob@example.com") }, None)
+    let ada = users::signup(&pool, &input("ada@example.com"), None)
         .await
         .unwrap();
-    let second = organizations::create(&pool, ada.user.id, "Side Project", None).await.unwrap();
-    let mine = organizations::memberships(&pool, ada.user.id).await.unwrap();
+    let bob = users::signup(
+        &pool,
+        &SignupInput {
+            organization_name: "Bob's Bikes".into(),
+            ..input("bob@example.com")
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    let second = organizations::create(&pool, ada.user.id, "Side Project", None)
+        .await
+        .unwrap();
+    let mine = organizations::memberships(&pool, ada.user.id)
+        .await
+        .unwrap();
     let names: Vec<&str> = mine.iter().map(|m| m.name.as_str()).collect();
     assert_eq!(names, ["Analytical Engines", "Side Project"]);
     assert!(mine.iter().all(|m| m.role == Role::Admin));
 
-    assert_eq!(organizations::scope_for(&pool, ada.user.id, bob.organization.id, None).await, Err(Error::NotFound));
-    assert_eq!(organizations::scope_for(&pool, ada.user.id, OrgId(uuid::Uuid::nil()), None).await, Err(Error::NotFound));
-    assert!(organizations::scope_for(&pool, ada.user.id, second.id, None).await.is_ok());
+    assert_eq!(
+        organizations::scope_for(&pool, ada.user.id, bob.organization.id, None).await,
+        Err(Error::NotFound)
+    );
+    assert_eq!(
+        organizations::scope_for(&pool, ada.user.id, OrgId(uuid::Uuid::nil()), None).await,
+        Err(Error::NotFound)
+    );
+    assert!(
+        organizations::scope_for(&pool, ada.user.id, second.id, None)
+            .await
+            .is_ok()
+    );
 }

@@ -19,7 +19,9 @@ pub struct Me {
 /// Only same-site paths are followed after sign-in, never another origin.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_owned(),
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
+            n.to_owned()
+        }
         _ => "/contacts".to_owned(),
     }
 }
@@ -27,16 +29,29 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(feature = "ssr")]
 pub(crate) async fn load_me(cx: &crate::ctx::Ctx) -> Result<Option<Me>, ApiError> {
     use clearview::services::{organizations, users};
-    let scope = match cx.scope().await {
+    // Not signed in (or in no workspace any more) is an answer here, not an error.
+    let scope = match crate::session::scope(
+        &cx.session,
+        &cx.state.pool,
+        &cx.state.config,
+        cx.request_id(),
+    )
+    .await
+    {
         Ok(scope) => scope,
-        Err(e) if e.code == "unauthenticated" || e.code == "not_found" => return Ok(None),
-        Err(e) => return Err(e),
+        Err(clearview::Error::Unauthenticated | clearview::Error::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
     };
     let pool = &cx.state.pool;
     let user = users::get(pool, scope.user_id).await?;
     let organization = organizations::get(pool, &scope).await?;
     let organizations = organizations::memberships(pool, scope.user_id).await?;
-    Ok(Some(Me { user, organization, role: scope.role, organizations }))
+    Ok(Some(Me {
+        user,
+        organization,
+        role: scope.role,
+        organizations,
+    }))
 }
 
 /// The signed-in person, or `None`.
@@ -53,7 +68,11 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let pool = &cx.state.pool;
     let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
     let user = users::authenticate(pool, &email, &password, ip.as_deref()).await?;
-    let first = organizations::memberships(pool, user.id).await?.into_iter().next().map(|m| m.id);
+    let first = organizations::memberships(pool, user.id)
+        .await?
+        .into_iter()
+        .next()
+        .map(|m| m.id);
     crate::session::establish(&cx.session, user.id, first).await?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
@@ -69,7 +88,12 @@ pub async fn signup(
     use clearview::model::SignupInput;
     use clearview::services::users;
     let cx = crate::ctx::Ctx::load()?;
-    let input = SignupInput { email, password, name, organization_name };
+    let input = SignupInput {
+        email,
+        password,
+        name,
+        organization_name,
+    };
     let outcome = users::signup(&cx.state.pool, &input, cx.request_id()).await?;
     crate::session::establish(&cx.session, outcome.user.id, Some(outcome.organization.id)).await?;
     leptos_axum::redirect("/contacts");
@@ -87,7 +111,13 @@ pub async fn logout() -> Result<(), ApiError> {
 #[server(prefix = "/fn")]
 pub async fn switch_workspace(organization_id: OrgId) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
-    crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, organization_id).await?;
+    crate::session::switch(
+        &cx.session,
+        &cx.state.pool,
+        &cx.state.config,
+        organization_id,
+    )
+    .await?;
     leptos_axum::redirect("/contacts");
     Ok(())
 }
@@ -96,7 +126,13 @@ pub async fn switch_workspace(organization_id: OrgId) -> Result<(), ApiError> {
 pub async fn create_workspace(name: String) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    let created = clearview::services::organizations::create(&cx.state.pool, scope.user_id, &name, cx.request_id()).await?;
+    let created = clearview::services::organizations::create(
+        &cx.state.pool,
+        scope.user_id,
+        &name,
+        cx.request_id(),
+    )
+    .await?;
     crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, created.id).await?;
     leptos_axum::redirect("/settings");
     Ok(())

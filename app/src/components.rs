@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 /// The message under a form field, announced to screen readers.
 #[component]
-pub fn FieldError(#[prop(into)] message: Signal<Option<String>>, id: &'static str) -> impl IntoView {
+pub fn FieldError(
+    #[prop(into)] message: Signal<Option<String>>,
+    id: &'static str,
+) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
             <p class="field-error" id=id role="alert">{move || message.get()}</p>

@@ -23,8 +23,16 @@ impl Ctx {
             ApiError::from(clearview::Error::Internal)
         };
         let parts = use_context::<Parts>().ok_or_else(|| missing("request parts"))?;
-        let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| missing("session"))?;
-        Ok(Self { state, session, parts })
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| missing("session"))?;
+        Ok(Self {
+            state,
+            session,
+            parts,
+        })
     }
 
     pub fn request_id(&self) -> Option<String> {
@@ -33,6 +41,12 @@ impl Ctx {
 
     /// The signed-in member's workspace scope (`Unauthenticated` otherwise).
     pub async fn scope(&self) -> Result<Scope, ApiError> {
-        Ok(session::scope(&self.session, &self.state.pool, &self.state.config, self.request_id()).await?)
+        Ok(session::scope(
+            &self.session,
+            &self.state.pool,
+            &self.state.config,
+            self.request_id(),
+        )
+        .await?)
     }
 }

@@ -29,14 +29,24 @@ impl From<clearview::Error> for ApiError {
         let status = e.status();
         // Only after a request's session has gone missing does a person see "authentication required"; phrase it kindly.
         let message = match &e {
-            clearview::Error::Unauthenticated => "Your e-mail or password is not right, or your session has ended.".into(),
+            clearview::Error::Unauthenticated => {
+                "Your e-mail or password is not right, or your session has ended.".into()
+            }
             other => other.to_string(),
         };
         #[cfg(feature = "ssr")]
         if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            res.set_status(http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            res.set_status(
+                http::StatusCode::from_u16(status)
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
         }
-        Self { code: e.code().into(), message, fields: e.fields().cloned().unwrap_or_default(), status }
+        Self {
+            code: e.code().into(),
+            message,
+            fields: e.fields().cloned().unwrap_or_default(),
+            status,
+        }
     }
 }
 
@@ -45,14 +55,23 @@ impl FromServerFnError for ApiError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let (code, message) = match value {
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
-                ("network", "The server could not be reached. Check your connection and try again.".to_string())
-            }
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::Serialization(m) => {
-                ("validation_failed", format!("The request was not understood: {m}"))
-            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
+                "network",
+                "The server could not be reached. Check your connection and try again.".to_string(),
+            ),
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::Deserialization(m)
+            | ServerFnErrorErr::Serialization(m) => (
+                "validation_failed",
+                format!("The request was not understood: {m}"),
+            ),
             _ => ("internal", "Something went wrong on our side.".to_string()),
         };
-        Self { code: code.into(), message, fields: BTreeMap::new(), status: 500 }
+        Self {
+            code: code.into(),
+            message,
+            fields: BTreeMap::new(),
+            status: 500,
+        }
     }
 }

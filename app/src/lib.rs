@@ -14,13 +14,13 @@ pub mod session;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::{
-    contacts::ContactsPage, login::LoginPage, pipeline::PipelinePage, settings::SettingsPage, shell::Protected,
-    signup::SignupPage,
+    contacts::ContactsPage, login::LoginPage, pipeline::PipelinePage, settings::SettingsPage,
+    shell::Protected, signup::SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -32,6 +32,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content="Clearview CRM: contacts, deals and pipelines for small sales teams"/>
+                // Plain elements in the server-only shell: they are never hydrated, so they cannot mismatch.
+                <link rel="stylesheet" id="leptos" href="/pkg/clearview.css"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -54,11 +58,10 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/clearview.css"/>
-        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
-        <Meta name="description" content="Clearview CRM: contacts, deals and pipelines for small sales teams"/>
         <Title formatter=|title: String| if title.is_empty() { "Clearview".to_string() } else { format!("{title} · Clearview") }/>
         <Router>
+            // The routed view needs a parent element: hydration resumes inside it.
+            <div id="root">
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
@@ -69,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage/>
                 </ParentRoute>
             </Routes>
+            </div>
         </Router>
     }
 }

@@ -27,7 +27,10 @@ pub async fn establish(session: &Session, user: UserId, org: Option<OrgId>) -> R
     session.cycle_id().await.map_err(store_err)?;
     session.insert(USER, user).await.map_err(store_err)?;
     session.insert(ORG, org).await.map_err(store_err)?;
-    session.insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp()).await.map_err(store_err)?;
+    session
+        .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
+        .await
+        .map_err(store_err)?;
     Ok(())
 }
 
@@ -41,7 +44,11 @@ pub async fn user(session: &Session, config: &WebConfig) -> Result<Option<UserId
     let Some(user) = session.get::<UserId>(USER).await.map_err(store_err)? else {
         return Ok(None);
     };
-    let signed_in_at = session.get::<i64>(SIGNED_IN_AT).await.map_err(store_err)?.unwrap_or(0);
+    let signed_in_at = session
+        .get::<i64>(SIGNED_IN_AT)
+        .await
+        .map_err(store_err)?
+        .unwrap_or(0);
     if OffsetDateTime::now_utc().unix_timestamp() - signed_in_at > config.session_absolute_secs {
         destroy(session).await?;
         return Ok(None);
@@ -51,21 +58,43 @@ pub async fn user(session: &Session, config: &WebConfig) -> Result<Option<UserId
 
 /// The workspace scope of the signed-in person: the session's current workspace, or their first one if that
 /// membership has ended. `Unauthenticated` without a live session; `NotFound` for a person with no workspace.
-pub async fn scope(session: &Session, pool: &PgPool, config: &WebConfig, request_id: Option<String>) -> Result<Scope> {
+pub async fn scope(
+    session: &Session,
+    pool: &PgPool,
+    config: &WebConfig,
+    request_id: Option<String>,
+) -> Result<Scope> {
     let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
-    if let Some(org) = session.get::<Option<OrgId>>(ORG).await.map_err(store_err)?.flatten() {
+    if let Some(org) = session
+        .get::<Option<OrgId>>(ORG)
+        .await
+        .map_err(store_err)?
+        .flatten()
+    {
         match organizations::scope_for(pool, user, org, request_id.clone()).await {
             Err(Error::NotFound) => {}
             other => return other,
         }
     }
-    let first = organizations::memberships(pool, user).await?.into_iter().next().ok_or(Error::NotFound)?;
-    session.insert(ORG, Some(first.id)).await.map_err(store_err)?;
+    let first = organizations::memberships(pool, user)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)?;
+    session
+        .insert(ORG, Some(first.id))
+        .await
+        .map_err(store_err)?;
     organizations::scope_for(pool, user, first.id, request_id).await
 }
 
 /// Makes `org` the session's workspace after checking the membership (`NotFound` otherwise).
-pub async fn switch(session: &Session, pool: &PgPool, config: &WebConfig, org: OrgId) -> Result<Scope> {
+pub async fn switch(
+    session: &Session,
+    pool: &PgPool,
+    config: &WebConfig,
+    org: OrgId,
+) -> Result<Scope> {
     let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
     let scope = organizations::scope_for(pool, user, org, None).await?;
     session.insert(ORG, Some(org)).await.map_err(store_err)?;
@@ -74,7 +103,11 @@ pub async fn switch(session: &Session, pool: &PgPool, config: &WebConfig, org: O
 
 /// The request id set by the server's request-id layer.
 pub fn request_id(parts: &Parts) -> Option<String> {
-    parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
@@ -91,5 +124,8 @@ pub fn client_ip(parts: &Parts, config: &WebConfig) -> Option<String> {
             return Some(ip);
         }
     }
-    parts.extensions.get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
 }

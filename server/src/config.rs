@@ -17,7 +17,7 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Where the embedded database and generated secrets live.
+    /// Where the embedded database lives.
     #[arg(long, env = "CLEARVIEW_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
@@ -30,8 +30,7 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Key for signed tokens (invitations, password resets, API tokens). Generated and kept in the data directory when
-    /// absent.
+    /// Key for signed tokens (invitation links, password resets, API tokens).
     #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 

@@ -59,7 +59,8 @@ impl EmbeddedPostgres {
     /// Initialises the cluster on first use and starts it unless it is already running.
     pub fn start(&self) -> Result<()> {
         let pg_root = self.data_dir.parent().context("data dir has a parent")?;
-        std::fs::create_dir_all(pg_root).with_context(|| format!("creating {}", pg_root.display()))?;
+        std::fs::create_dir_all(pg_root)
+            .with_context(|| format!("creating {}", pg_root.display()))?;
         std::fs::create_dir_all(&self.socket_dir)?;
         self.give_to_postgres(pg_root)?;
         self.give_to_postgres(&self.socket_dir)?;
@@ -121,7 +122,10 @@ impl EmbeddedPostgres {
             .output()
             .context("running pg_ctl stop")?;
         if !out.status.success() {
-            bail!("pg_ctl stop failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "pg_ctl stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(())
     }
@@ -139,12 +143,18 @@ impl EmbeddedPostgres {
 
     /// Connection options for a database of this cluster.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
-        PgConnectOptions::new().host(&self.socket_dir.to_string_lossy()).username(ROLE).database(database)
+        PgConnectOptions::new()
+            .host(&self.socket_dir.to_string_lossy())
+            .username(ROLE)
+            .database(database)
     }
 
     /// A `postgres://` URL for tools (psql, sqlx-cli, tests).
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://{ROLE}@localhost/{database}?host={}", self.socket_dir.display())
+        format!(
+            "postgres://{ROLE}@localhost/{database}?host={}",
+            self.socket_dir.display()
+        )
     }
 
     /// Creates `database` unless it exists.
@@ -153,15 +163,19 @@ impl EmbeddedPostgres {
         let mut conn = sqlx::PgConnection::connect_with(&self.connect_options("postgres"))
             .await
             .context("connecting to the embedded cluster")?;
-        let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-            .bind(database)
-            .fetch_one(&mut conn)
-            .await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+                .bind(database)
+                .fetch_one(&mut conn)
+                .await?;
         if !exists {
-            sqlx::query(&format!("create database \"{}\"", database.replace('"', "")))
-                .execute(&mut conn)
-                .await
-                .context("creating the database")?;
+            sqlx::query(&format!(
+                "create database \"{}\"",
+                database.replace('"', "")
+            ))
+            .execute(&mut conn)
+            .await
+            .context("creating the database")?;
         }
         Ok(())
     }
@@ -183,7 +197,9 @@ impl EmbeddedPostgres {
             // The postgres user must be able to reach the directory through every parent.
             let mut p = path.parent();
             while let Some(dir) = p {
-                let mode = std::fs::metadata(dir).map(|m| m.permissions().mode()).unwrap_or(0);
+                let mode = std::fs::metadata(dir)
+                    .map(|m| m.permissions().mode())
+                    .unwrap_or(0);
                 if mode & 0o001 == 0 {
                     bail!(
                         "{} is not reachable by the postgres user (its parent {} is not world-searchable); \
@@ -201,13 +217,17 @@ impl EmbeddedPostgres {
 
 /// FNV-1a: a short, stable name for a path (not a security boundary).
 fn sha_lite(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// The directory holding `initdb`, `pg_ctl` and `postgres`: `PG_BIN_DIR`, else `pg_config --bindir`, else the newest
 /// `/usr/lib/postgresql/<version>/bin`, else whatever `initdb` on PATH lives in.
 fn find_bin_dir() -> Result<PathBuf> {
-    let has_tools = |d: &Path| d.join("initdb").exists() && d.join("pg_ctl").exists() && d.join("postgres").exists();
+    let has_tools = |d: &Path| {
+        d.join("initdb").exists() && d.join("pg_ctl").exists() && d.join("postgres").exists()
+    };
     if let Some(dir) = std::env::var_os("PG_BIN_DIR").map(PathBuf::from) {
         if has_tools(&dir) {
             return Ok(dir);
@@ -238,5 +258,7 @@ fn find_bin_dir() -> Result<PathBuf> {
             }
         }
     }
-    bail!("PostgreSQL server programs (initdb, pg_ctl, postgres) were not found; install PostgreSQL or set DATABASE_URL")
+    bail!(
+        "PostgreSQL server programs (initdb, pg_ctl, postgres) were not found; install PostgreSQL or set DATABASE_URL"
+    )
 }

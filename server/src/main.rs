@@ -78,17 +78,35 @@ async fn main() -> Result<()> {
             let (pool, _pg) = database(&cli.config).await?;
             seed_demo(&pool).await
         }
-        Command::CreateAdmin { email, name, organization } => {
+        Command::CreateAdmin {
+            email,
+            name,
+            organization,
+        } => {
             let password = match std::env::var("CLEARVIEW_ADMIN_PASSWORD") {
                 Ok(p) => p,
-                Err(_) => std::io::stdin().lock().lines().next().transpose()?.unwrap_or_default(),
+                Err(_) => std::io::stdin()
+                    .lock()
+                    .lines()
+                    .next()
+                    .transpose()?
+                    .unwrap_or_default(),
             };
             let (pool, _pg) = database(&cli.config).await?;
-            let input = SignupInput { email, password, name, organization_name: organization };
-            let outcome = clearview::services::users::signup(&pool, &input, None).await.map_err(|e| match e {
-                clearview::Error::Validation { fields, .. } => anyhow::anyhow!("invalid input: {fields:?}"),
-                other => anyhow::anyhow!(other),
-            })?;
+            let input = SignupInput {
+                email,
+                password,
+                name,
+                organization_name: organization,
+            };
+            let outcome = clearview::services::users::signup(&pool, &input, None)
+                .await
+                .map_err(|e| match e {
+                    clearview::Error::Validation { fields, .. } => {
+                        anyhow::anyhow!("invalid input: {fields:?}")
+                    }
+                    other => anyhow::anyhow!(other),
+                })?;
             tracing::info!(user.id = %outcome.user.id, org.id = %outcome.organization.id, "admin created");
             Ok(())
         }
@@ -114,7 +132,11 @@ async fn main() -> Result<()> {
 /// caller can stop what it started.
 async fn database(config: &Config) -> Result<(PgPool, Option<EmbeddedPostgres>)> {
     let (options, pg) = match &config.database_url {
-        Some(url) => (url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?, None),
+        Some(url) => (
+            url.parse()
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?,
+            None,
+        ),
         None => {
             let pg = EmbeddedPostgres::new(&config.data_dir)?;
             pg.start()?;
@@ -122,8 +144,13 @@ async fn database(config: &Config) -> Result<(PgPool, Option<EmbeddedPostgres>)>
             (pg.connect_options("clearview"), Some(pg))
         }
     };
-    let pool = clearview::db::connect(options, config.database_max_connections).await.context("connecting to PostgreSQL")?;
-    clearview::db::MIGRATOR.run(&pool).await.context("running migrations")?;
+    let pool = clearview::db::connect(options, config.database_max_connections)
+        .await
+        .context("connecting to PostgreSQL")?;
+    clearview::db::MIGRATOR
+        .run(&pool)
+        .await
+        .context("running migrations")?;
     Ok((pool, pg))
 }
 
@@ -136,7 +163,9 @@ async fn seed_demo(pool: &PgPool) -> Result<()> {
     };
     match clearview::services::users::signup(pool, &input, None).await {
         Ok(_) | Err(clearview::Error::Validation { .. }) => {
-            tracing::info!("demo workspace ready: sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+            tracing::info!(
+                "demo workspace ready: sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
+            );
             Ok(())
         }
         Err(e) => Err(anyhow::anyhow!(e).context("creating the demo workspace")),
@@ -150,8 +179,13 @@ async fn serve(config: Config) -> Result<()> {
     }
     let leptos_options = web::leptos_options().context("reading the Leptos settings")?;
     let addr = config.listen_addr.unwrap_or(leptos_options.site_addr);
-    let router = web::router(pool.clone(), web::WebSettings::from_config(&config, leptos_options));
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let router = web::router(
+        pool.clone(),
+        web::WebSettings::from_config(&config, leptos_options),
+    );
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
     tracing::info!("Clearview is serving at http://{addr}");
     web::serve(listener, router, web::shutdown_signal()).await?;
     pool.close().await;

@@ -12,7 +12,11 @@ pub fn init(format: LogFormat) {
     let registry = tracing_subscriber::registry().with(filter);
     // A second init (tests) keeps the first subscriber.
     let _ = match format {
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_target(false)).try_init(),
-        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().flatten_event(true)).try_init(),
+        LogFormat::Pretty => registry
+            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .try_init(),
+        LogFormat::Json => registry
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .try_init(),
     };
 }

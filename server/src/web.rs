@@ -65,14 +65,19 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
     let dev_reload = std::env::var_os("LEPTOS_WATCH").map(|_| settings.leptos_options.reload_port);
     let page_context = move || {
         // The hydration scripts carry this request's nonce; the page's CSP names it.
-        if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let (Some(nonce), Some(res)) = (
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
             if let Ok(v) = http::HeaderValue::from_str(&security::page_csp(&nonce, dev_reload)) {
                 res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
             }
         }
     };
     let routes = generate_route_list(App);
-    let store = PostgresStore::new(pool.clone()).with_schema_name("public").and_then(|s| s.with_table_name("sessions"));
+    let store = PostgresStore::new(pool.clone())
+        .with_schema_name("public")
+        .and_then(|s| s.with_table_name("sessions"));
     let store = store.unwrap_or_else(|_| PostgresStore::new(pool.clone()));
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
@@ -89,7 +94,10 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context, shell))
         .with_state(leptos_state);
 
     let probes = Router::new()
@@ -116,12 +124,20 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
         )
 }
 
-async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl axum::response::IntoResponse {
-    match sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.pool).await {
+async fn readyz(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&state.pool)
+        .await
+    {
         Ok(_) => (http::StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "database not ready");
-            (http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+            (
+                http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable",
+            )
         }
     }
 }
@@ -132,9 +148,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -22,15 +22,25 @@ impl TestApp {
         let settings = web::WebSettings {
             leptos_options: options,
             session_idle: time::Duration::hours(1),
-            web: app::state::WebConfig { session_absolute_secs: 3600, trust_proxy_headers: false },
+            web: app::state::WebConfig {
+                session_absolute_secs: 3600,
+                trust_proxy_headers: false,
+            },
             public_url: None,
         };
         let router = web::router(pool.clone(), settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(web::serve(listener, router, std::future::pending()));
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: format!("http://{addr}"), client, pool }
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            base: format!("http://{addr}"),
+            client,
+            pool,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -39,15 +49,23 @@ impl TestApp {
 
     /// A same-origin POST, as the browser sends it.
     async fn post(&self, path: &str, body: Value, cookie: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.post(self.url(path)).header("origin", &self.base).json(&body);
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .json(&body);
         if let Some(c) = cookie {
             req = req.header("cookie", format!("{SESSION_COOKIE}={c}"));
         }
         req.send().await.unwrap()
     }
 
+    /// A GET as a browser's navigation sends it (`Accept: text/html`).
     async fn get(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
-        let mut req = self.client.get(self.url(path));
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
         if let Some(c) = cookie {
             req = req.header("cookie", format!("{SESSION_COOKIE}={c}"));
         }
@@ -55,14 +73,19 @@ impl TestApp {
     }
 
     async fn signup(&self, email: &str) -> (Value, String) {
-        let res = self.post("/api/auth/signup", signup_body(email), None).await;
+        let res = self
+            .post("/api/auth/signup", signup_body(email), None)
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let cookie = session_cookie(res.headers()).expect("signup sets the session cookie");
         (res.json().await.unwrap(), cookie.value)
     }
 
     async fn count(&self, table: &str) -> i64 {
-        sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&self.pool).await.unwrap()
+        sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
     }
 }
 
@@ -76,24 +99,43 @@ struct SetCookie {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<SetCookie> {
-    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
-        let mut parts = v.split(';').map(str::trim);
-        let (name, value) = parts.next()?.split_once('=')?;
-        (name == SESSION_COOKIE).then(|| SetCookie { value: value.to_owned(), attributes: parts.map(str::to_owned).collect() })
-    })
+    headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            let mut parts = v.split(';').map(str::trim);
+            let (name, value) = parts.next()?.split_once('=')?;
+            (name == SESSION_COOKIE).then(|| SetCookie {
+                value: value.to_owned(),
+                attributes: parts.map(str::to_owned).collect(),
+            })
+        })
 }
 
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn signup_sets_a_host_only_httponly_secure_lax_cookie(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let res = app.post("/api/auth/signup", signup_body("ada@example.com"), None).await;
+    let res = app
+        .post("/api/auth/signup", signup_body("ada@example.com"), None)
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let cookie = session_cookie(res.headers()).unwrap();
-    let attrs: Vec<String> = cookie.attributes.iter().map(|a| a.to_ascii_lowercase()).collect();
+    let attrs: Vec<String> = cookie
+        .attributes
+        .iter()
+        .map(|a| a.to_ascii_lowercase())
+        .collect();
     for want in ["httponly", "secure", "samesite=lax", "path=/"] {
-        assert!(attrs.iter().any(|a| a == want), "{want} missing from {attrs:?}");
+        assert!(
+            attrs.iter().any(|a| a == want),
+            "{want} missing from {attrs:?}"
+        );
     }
-    assert!(!attrs.iter().any(|a| a.starts_with("domain=")), "__Host- cookies carry no Domain");
+    assert!(
+        !attrs.iter().any(|a| a.starts_with("domain=")),
+        "__Host- cookies carry no Domain"
+    );
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["role"], "admin");
     assert_eq!(body["user"]["email"], "ada@example.com");
@@ -124,19 +166,36 @@ async fn login_rotates_the_session_id_and_logout_kills_the_cookie(pool: PgPool) 
     let (_, first) = app.signup("ada@example.com").await;
 
     let res = app
-        .post("/api/auth/login", json!({"email": "ada@example.com", "password": "correct horse battery"}), Some(&first))
+        .post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com", "password": "correct horse battery"}),
+            Some(&first),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
-    let second = session_cookie(res.headers()).expect("login sets a cookie").value;
+    let second = session_cookie(res.headers())
+        .expect("login sets a cookie")
+        .value;
     assert_ne!(first, second, "sign-in issues a new session id");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["organizations"][0]["role"], "admin");
-    assert_eq!(app.get("/api/auth/me", Some(&first)).await.status(), StatusCode::UNAUTHORIZED, "the old id is dead");
-    assert_eq!(app.get("/api/auth/me", Some(&second)).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", Some(&first)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old id is dead"
+    );
+    assert_eq!(
+        app.get("/api/auth/me", Some(&second)).await.status(),
+        StatusCode::OK
+    );
 
     let res = app.post("/api/auth/logout", json!({}), Some(&second)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get("/api/auth/me", Some(&second)).await.status(), StatusCode::UNAUTHORIZED, "a replayed cookie is dead");
+    assert_eq!(
+        app.get("/api/auth/me", Some(&second)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a replayed cookie is dead"
+    );
     assert_eq!(app.count("sessions").await, 0, "the session row is gone");
 }
 
@@ -144,8 +203,20 @@ async fn login_rotates_the_session_id_and_logout_kills_the_cookie(pool: PgPool) 
 async fn unknown_user_and_wrong_password_get_the_same_answer(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.signup("ada@example.com").await;
-    let wrong = app.post("/api/auth/login", json!({"email": "ada@example.com", "password": "nope nope nope"}), None).await;
-    let unknown = app.post("/api/auth/login", json!({"email": "bob@example.com", "password": "nope nope nope"}), None).await;
+    let wrong = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com", "password": "nope nope nope"}),
+            None,
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "bob@example.com", "password": "nope nope nope"}),
+            None,
+        )
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
     assert!(session_cookie(wrong.headers()).is_none());
@@ -158,10 +229,22 @@ async fn repeated_failures_are_throttled_with_retry_after(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     app.signup("ada@example.com").await;
     for _ in 0..5 {
-        let res = app.post("/api/auth/login", json!({"email": "ada@example.com", "password": "guess guess guess"}), None).await;
+        let res = app
+            .post(
+                "/api/auth/login",
+                json!({"email": "ada@example.com", "password": "guess guess guess"}),
+                None,
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
-    let res = app.post("/api/auth/login", json!({"email": "ada@example.com", "password": "correct horse battery"}), None).await;
+    let res = app
+        .post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com", "password": "correct horse battery"}),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(res.headers().get("retry-after").is_some());
     let body: Value = res.json().await.unwrap();
@@ -183,7 +266,13 @@ async fn cross_site_and_origin_less_posts_are_refused_without_effect(pool: PgPoo
     let body: Value = evil.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
 
-    let bare = app.client.post(app.url("/api/auth/signup")).json(&signup_body("ada@example.com")).send().await.unwrap();
+    let bare = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&signup_body("ada@example.com"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
 
     let evil_referer = app
@@ -213,18 +302,29 @@ async fn cross_site_and_origin_less_posts_are_refused_without_effect(pool: PgPoo
 async fn bad_input_gets_field_errors_never_a_500(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let res = app
-        .post("/api/auth/signup", json!({"email": "nope", "password": "short", "name": "", "organization_name": "x"}), None)
+        .post(
+            "/api/auth/signup",
+            json!({"email": "nope", "password": "short", "name": "", "organization_name": "x"}),
+            None,
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "validation_failed");
     assert_eq!(body["error"]["fields"]["email"], "must be a valid address");
-    assert_eq!(body["error"]["fields"]["password"], "must be at least 10 characters");
+    assert_eq!(
+        body["error"]["fields"]["password"],
+        "must be at least 10 characters"
+    );
     assert_eq!(body["error"]["fields"]["name"], "is required");
     assert!(body["error"]["fields"].get("organization_name").is_none());
 
     let res = app.post("/api/auth/signup", json!({}), None).await;
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "missing fields are field errors");
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "missing fields are field errors"
+    );
 
     let res = app
         .client
@@ -239,12 +339,20 @@ async fn bad_input_gets_field_errors_never_a_500(pool: PgPool) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "bad_request");
 
-    let res = app.post("/api/auth/switch", json!({"organization_id": "not-a-uuid"}), None).await;
+    let res = app
+        .post(
+            "/api/auth/switch",
+            json!({"organization_id": "not-a-uuid"}),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // Registering twice is a field error, not a crash.
     app.signup("ada@example.com").await;
-    let res = app.post("/api/auth/signup", signup_body("ADA@example.com"), None).await;
+    let res = app
+        .post("/api/auth/signup", signup_body("ADA@example.com"), None)
+        .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("users").await, 1);
 }
@@ -254,11 +362,20 @@ async fn switching_needs_membership(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let (_, ada) = app.signup("ada@example.com").await;
     let (bob, _) = app.signup("bob@example.com").await;
-    let res = app.post("/api/auth/switch", json!({"organization_id": bob["organization"]["id"]}), Some(&ada)).await;
+    let res = app
+        .post(
+            "/api/auth/switch",
+            json!({"organization_id": bob["organization"]["id"]}),
+            Some(&ada),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let res = app.get("/api/auth/me", Some(&ada)).await;
     let me: Value = res.json().await.unwrap();
-    assert_eq!(me["organization"]["name"], "Engines", "still in her own workspace");
+    assert_eq!(
+        me["organization"]["name"], "Engines",
+        "still in her own workspace"
+    );
 }
 
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
@@ -273,15 +390,32 @@ async fn pages_carry_security_headers_and_a_nonce_csp(pool: PgPool) {
     assert!(h.get("x-request-id").is_some());
     let csp = h["content-security-policy"].to_str().unwrap().to_owned();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP").to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("a nonce in the CSP")
+        .to_owned();
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration scripts carry the CSP's nonce");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration scripts carry the CSP's nonce"
+    );
 
     let again = app.get("/login", None).await;
-    assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), csp, "a fresh nonce per response");
+    assert_ne!(
+        again.headers()["content-security-policy"].to_str().unwrap(),
+        csp,
+        "a fresh nonce per response"
+    );
 
     let api = app.get("/api/auth/me", None).await;
-    assert!(api.headers()["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    assert!(
+        api.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
 }
 
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]

@@ -2,7 +2,9 @@
 
 use std::sync::LazyLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::{Error, Result};
@@ -15,26 +17,36 @@ fn hasher() -> Argon2<'static> {
 
 /// A hash of a random password, verified against when the account does not exist so that an unknown e-mail costs the
 /// same time as a wrong password.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_blocking("no account has this password, it is only for timing").unwrap_or_default());
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    hash_blocking("no account has this password, it is only for timing").unwrap_or_default()
+});
 
 fn hash_blocking(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    hasher().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        Error::Internal
-    })
+    hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            Error::Internal
+        })
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// Hashes a password with argon2id and a fresh salt (PHC string).
 pub async fn hash(password: &crate::domain::Password) -> Result<String> {
     let password = password.expose().to_owned();
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password))).await.map_err(|_| Error::Internal)?
+    tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password)))
+        .await
+        .map_err(|_| Error::Internal)?
 }
 
 /// Checks a password against a stored hash; with no stored hash, does the same work and answers false.
@@ -45,9 +57,10 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool> {
         None => (DUMMY_HASH.clone(), false),
     };
     let span = tracing::Span::current();
-    let ok = tokio::task::spawn_blocking(move || span.in_scope(|| verify_blocking(&password, &stored)))
-        .await
-        .map_err(|_| Error::Internal)?;
+    let ok =
+        tokio::task::spawn_blocking(move || span.in_scope(|| verify_blocking(&password, &stored)))
+            .await
+            .map_err(|_| Error::Internal)?;
     Ok(ok && real)
 }
 

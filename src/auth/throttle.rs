@@ -18,12 +18,18 @@ pub const WINDOW_SECS: i64 = 15 * 60;
 impl Limit {
     /// Five failures per account per window: enough for typos, far too few for guessing.
     pub fn account(email: &str) -> Self {
-        Self { key: format!("account:{}", email.trim().to_lowercase()), max_failures: 5 }
+        Self {
+            key: format!("account:{}", email.trim().to_lowercase()),
+            max_failures: 5,
+        }
     }
 
     /// Fifty failures per client address per window: an office behind one NAT still signs in.
     pub fn address(ip: &str) -> Self {
-        Self { key: format!("ip:{ip}"), max_failures: 50 }
+        Self {
+            key: format!("ip:{ip}"),
+            max_failures: 50,
+        }
     }
 }
 
@@ -40,7 +46,9 @@ pub async fn check(pool: &PgPool, limits: &[Limit]) -> Result<()> {
         .await?;
         if let Some(row) = row {
             if row.failures >= limit.max_failures {
-                return Err(Error::RateLimited { retry_after_secs: row.retry_after.max(1) as u64 });
+                return Err(Error::RateLimited {
+                    retry_after_secs: row.retry_after.max(1) as u64,
+                });
             }
         }
     }
@@ -68,6 +76,8 @@ pub async fn record_failure(pool: &PgPool, limits: &[Limit]) -> Result<()> {
 
 /// Forgets an account's failures after a successful sign-in.
 pub async fn clear(pool: &PgPool, limit: &Limit) -> Result<()> {
-    sqlx::query!("delete from auth_throttle where key = $1", limit.key).execute(pool).await?;
+    sqlx::query!("delete from auth_throttle where key = $1", limit.key)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -55,6 +55,8 @@ pub async fn enter(tx: &mut Tx, org: Option<OrgId>, user: Option<UserId>) -> sql
     .bind(user.map(|u| u.0))
     .execute(&mut **tx)
     .await?;
-    sqlx::query("set local role clearview_app").execute(&mut **tx).await?;
+    sqlx::query("set local role clearview_app")
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }

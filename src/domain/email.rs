@@ -32,7 +32,9 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2 && labels.iter().all(|l| label_ok(l));
         if !local_ok || !domain_ok {
@@ -72,15 +74,34 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_addresses_and_lowercases_the_domain() {
-        assert_eq!(EmailAddress::parse(" Ann.Lee@Example.COM ").unwrap().as_str(), "Ann.Lee@example.com");
+        assert_eq!(
+            EmailAddress::parse(" Ann.Lee@Example.COM ")
+                .unwrap()
+                .as_str(),
+            "Ann.Lee@example.com"
+        );
         assert!(EmailAddress::parse("a+tag@sub.example.co.uk").is_ok());
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "   ", "ann", "ann@", "@example.com", "ann@example", "ann@@example.com", "a..b@example.com",
-            "ann@-example.com", "ann@exa mple.com", ".ann@example.com"] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+        for bad in [
+            "",
+            "   ",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "ann@@example.com",
+            "a..b@example.com",
+            "ann@-example.com",
+            "ann@exa mple.com",
+            ".ann@example.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         assert!(EmailAddress::parse(&format!("{}@example.com", "a".repeat(300))).is_err());
     }

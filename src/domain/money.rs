@@ -61,7 +61,11 @@ impl Money {
     /// Parses a decimal amount as typed ("12 500.50", "12500,5") in the given currency, exactly.
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, String> {
         let digits = currency.minor_digits();
-        let cleaned: String = amount.trim().chars().filter(|c| !matches!(c, ' ' | '_' | '\u{a0}')).collect();
+        let cleaned: String = amount
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '\u{a0}'))
+            .collect();
         let cleaned = cleaned.replace(',', ".");
         if cleaned.is_empty() {
             return Err("is required".into());
@@ -78,18 +82,32 @@ impl Money {
         if int_part.is_empty() && frac_part.is_empty() {
             return Err(bad());
         }
-        if !int_part.chars().all(|c| c.is_ascii_digit()) || !frac_part.chars().all(|c| c.is_ascii_digit()) {
+        if !int_part.chars().all(|c| c.is_ascii_digit())
+            || !frac_part.chars().all(|c| c.is_ascii_digit())
+        {
             return Err(bad());
         }
         if frac_part.len() > digits as usize {
             return Err(format!("{currency} has at most {digits} decimal places"));
         }
         let too_big = || "is too large".to_string();
-        let int: i64 = if int_part.is_empty() { 0 } else { int_part.parse().map_err(|_| too_big())? };
-        let frac: i64 = format!("{frac_part:0<width$}", width = digits as usize).parse().unwrap_or(0);
+        let int: i64 = if int_part.is_empty() {
+            0
+        } else {
+            int_part.parse().map_err(|_| too_big())?
+        };
+        let frac: i64 = format!("{frac_part:0<width$}", width = digits as usize)
+            .parse()
+            .unwrap_or(0);
         let scale = 10i64.pow(digits);
-        let amount_minor = int.checked_mul(scale).and_then(|v| v.checked_add(frac)).ok_or_else(too_big)?;
-        Ok(Self { amount_minor, currency })
+        let amount_minor = int
+            .checked_mul(scale)
+            .and_then(|v| v.checked_add(frac))
+            .ok_or_else(too_big)?;
+        Ok(Self {
+            amount_minor,
+            currency,
+        })
     }
 
     /// The amount as a plain decimal string ("12500.50").
@@ -152,9 +170,17 @@ mod tests {
 
     #[test]
     fn parses_exact_amounts() {
-        assert_eq!(Money::parse("12 500.5", eur()).unwrap().amount_minor, 1_250_050);
+        assert_eq!(
+            Money::parse("12 500.5", eur()).unwrap().amount_minor,
+            1_250_050
+        );
         assert_eq!(Money::parse("0,07", eur()).unwrap().amount_minor, 7);
-        assert_eq!(Money::parse("1000", Currency::parse("JPY").unwrap()).unwrap().amount_minor, 1000);
+        assert_eq!(
+            Money::parse("1000", Currency::parse("JPY").unwrap())
+                .unwrap()
+                .amount_minor,
+            1000
+        );
         assert!(Money::parse("1.5", Currency::parse("JPY").unwrap()).is_err());
         assert!(Money::parse("1.005", eur()).is_err());
         assert!(Money::parse("-3", eur()).is_err());

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn trims_and_bounds() {
-        assert_eq!(PersonName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(
+            PersonName::parse("  Ada Lovelace ").unwrap().as_str(),
+            "Ada Lovelace"
+        );
         assert!(PersonName::parse("   ").is_err());
         assert!(PersonName::parse(&"x".repeat(101)).is_err());
         assert!(PersonName::parse(&"é".repeat(100)).is_ok());

@@ -21,42 +21,96 @@ pub async fn memberships(pool: &sqlx::PgPool, user: UserId) -> Result<Vec<Member
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(rows.into_iter().map(|r| Membership { id: OrgId(r.id), name: r.name, role: parse_role(&r.role) }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|r| Membership {
+            id: OrgId(r.id),
+            name: r.name,
+            role: parse_role(&r.role),
+        })
+        .collect())
 }
 
 /// The scope of `user` acting in `org`; `NotFound` when they are not a member (never revealing whether it exists).
-pub async fn scope_for(pool: &sqlx::PgPool, user: UserId, org: OrgId, request_id: Option<String>) -> Result<Scope> {
+pub async fn scope_for(
+    pool: &sqlx::PgPool,
+    user: UserId,
+    org: OrgId,
+    request_id: Option<String>,
+) -> Result<Scope> {
     let mut tx = db::personal(pool, user).await?;
-    let role = sqlx::query_scalar!("select role from memberships where org_id = $1 and user_id = $2", org.0, user.0)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let role = sqlx::query_scalar!(
+        "select role from memberships where org_id = $1 and user_id = $2",
+        org.0,
+        user.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
     tx.commit().await?;
-    Ok(Scope { org_id: org, user_id: user, role: parse_role(&role), request_id })
+    Ok(Scope {
+        org_id: org,
+        user_id: user,
+        role: parse_role(&role),
+        request_id,
+    })
 }
 
 /// The workspace a scope acts in.
 pub async fn get(pool: &sqlx::PgPool, scope: &Scope) -> Result<Organization> {
     let mut tx = scope.begin(pool).await?;
-    let row = sqlx::query!("select id, name from organizations where id = $1", scope.org_id.0)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query!(
+        "select id, name from organizations where id = $1",
+        scope.org_id.0
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
-    Ok(Organization { id: OrgId(row.id), name: row.name })
+    Ok(Organization {
+        id: OrgId(row.id),
+        name: row.name,
+    })
 }
 
 /// Creates a workspace inside an open transaction with `user` as its admin and the default pipeline; returns the new
 /// admin scope. The transaction is switched into the new workspace.
-pub async fn create_in(tx: &mut Tx, user: UserId, name: &OrgName, request_id: Option<String>) -> Result<Scope> {
+pub async fn create_in(
+    tx: &mut Tx,
+    user: UserId,
+    name: &OrgName,
+    request_id: Option<String>,
+) -> Result<Scope> {
     let org = OrgId::new();
     db::enter(tx, Some(org), Some(user)).await?;
-    sqlx::query!("insert into organizations (id, name) values ($1, $2)", org.0, name.as_str()).execute(&mut **tx).await?;
-    sqlx::query!("insert into memberships (org_id, user_id, role) values ($1, $2, 'admin')", org.0, user.0)
-        .execute(&mut **tx)
-        .await?;
-    let scope = Scope { org_id: org, user_id: user, role: Role::Admin, request_id };
-    super::audit::record(tx, &scope, "organization.created", "organization", Some(org.0), serde_json::json!({"name": name}))
-        .await?;
+    sqlx::query!(
+        "insert into organizations (id, name) values ($1, $2)",
+        org.0,
+        name.as_str()
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "insert into memberships (org_id, user_id, role) values ($1, $2, 'admin')",
+        org.0,
+        user.0
+    )
+    .execute(&mut **tx)
+    .await?;
+    let scope = Scope {
+        org_id: org,
+        user_id: user,
+        role: Role::Admin,
+        request_id,
+    };
+    super::audit::record(
+        tx,
+        &scope,
+        "organization.created",
+        "organization",
+        Some(org.0),
+        serde_json::json!({"name": name}),
+    )
+    .await?;
     super::audit::record(
         tx,
         &scope,
@@ -71,11 +125,20 @@ pub async fn create_in(tx: &mut Tx, user: UserId, name: &OrgName, request_id: Op
 }
 
 /// Creates another workspace for a signed-in person (they become its admin).
-pub async fn create(pool: &sqlx::PgPool, user: UserId, name: &str, request_id: Option<String>) -> Result<Membership> {
+pub async fn create(
+    pool: &sqlx::PgPool,
+    user: UserId,
+    name: &str,
+    request_id: Option<String>,
+) -> Result<Membership> {
     let name = OrgName::parse(name).map_err(|m| Error::field("name", m))?;
     let mut tx = pool.begin().await?;
     let scope = create_in(&mut tx, user, &name, request_id).await?;
     tx.commit().await?;
     tracing::info!(org.id = %scope.org_id, "workspace created");
-    Ok(Membership { id: scope.org_id, name: name.to_string(), role: Role::Admin })
+    Ok(Membership {
+        id: scope.org_id,
+        name: name.to_string(),
+        role: Role::Admin,
+    })
 }

@@ -19,9 +19,13 @@ pub const DEFAULT_STAGES: [(&str, i16, StageKind); 6] = [
 /// Creates the default "Sales" pipeline in the scope's workspace.
 pub async fn create_default(tx: &mut Tx, scope: &Scope) -> Result<PipelineId> {
     let id = PipelineId::new();
-    sqlx::query!("insert into pipelines (id, org_id, name) values ($1, $2, 'Sales')", id.0, scope.org_id.0)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "insert into pipelines (id, org_id, name) values ($1, $2, 'Sales')",
+        id.0,
+        scope.org_id.0
+    )
+    .execute(&mut **tx)
+    .await?;
     for (position, (name, probability, kind)) in DEFAULT_STAGES.iter().enumerate() {
         sqlx::query!(
             "insert into pipeline_stages (id, org_id, pipeline_id, name, position, probability, kind)
@@ -37,8 +41,15 @@ pub async fn create_default(tx: &mut Tx, scope: &Scope) -> Result<PipelineId> {
         .execute(&mut **tx)
         .await?;
     }
-    super::audit::record(tx, scope, "pipeline.created", "pipeline", Some(id.0), serde_json::json!({"name": "Sales"}))
-        .await?;
+    super::audit::record(
+        tx,
+        scope,
+        "pipeline.created",
+        "pipeline",
+        Some(id.0),
+        serde_json::json!({"name": "Sales"}),
+    )
+    .await?;
     Ok(id)
 }
 

@@ -3,13 +3,17 @@
 use super::organizations;
 use crate::auth::{password, throttle};
 use crate::domain::{Role, UserId};
-use crate::model::{Organization, SignupInput, SignupOutcome, User, ValidSignup};
 use crate::error::OnConstraint;
+use crate::model::{Organization, SignupInput, SignupOutcome, User, ValidSignup};
 use crate::{Error, Result};
 
 /// Creates a person, their workspace (they are its admin) and its default pipeline, in one transaction.
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn signup(pool: &sqlx::PgPool, input: &SignupInput, request_id: Option<String>) -> Result<SignupOutcome> {
+pub async fn signup(
+    pool: &sqlx::PgPool,
+    input: &SignupInput,
+    request_id: Option<String>,
+) -> Result<SignupOutcome> {
     let valid = ValidSignup::parse(input)?;
     let hash = password::hash(&valid.password).await?;
     let user = UserId::new();
@@ -23,14 +27,32 @@ pub async fn signup(pool: &sqlx::PgPool, input: &SignupInput, request_id: Option
     )
     .execute(&mut *tx)
     .await
-    .on_constraint("users_email_key", || Error::field("email", "is already registered; sign in instead"))?;
-    let scope = organizations::create_in(&mut tx, user, &valid.organization_name, request_id).await?;
-    super::audit::record(&mut tx, &scope, "user.signed_up", "user", Some(user.0), serde_json::json!({})).await?;
+    .on_constraint("users_email_key", || {
+        Error::field("email", "is already registered; sign in instead")
+    })?;
+    let scope =
+        organizations::create_in(&mut tx, user, &valid.organization_name, request_id).await?;
+    super::audit::record(
+        &mut tx,
+        &scope,
+        "user.signed_up",
+        "user",
+        Some(user.0),
+        serde_json::json!({}),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(user.id = %user, org.id = %scope.org_id, "signed up");
     Ok(SignupOutcome {
-        user: User { id: user, email: valid.email.to_string(), name: valid.name.to_string() },
-        organization: Organization { id: scope.org_id, name: valid.organization_name.to_string() },
+        user: User {
+            id: user,
+            email: valid.email.to_string(),
+            name: valid.name.to_string(),
+        },
+        organization: Organization {
+            id: scope.org_id,
+            name: valid.organization_name.to_string(),
+        },
         role: Role::Admin,
     })
 }
@@ -38,14 +60,19 @@ pub async fn signup(pool: &sqlx::PgPool, input: &SignupInput, request_id: Option
 /// Checks an e-mail and password. Unknown e-mail and wrong password answer the same error after the same work;
 /// failures are throttled per account and per client address.
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn authenticate(pool: &sqlx::PgPool, email: &str, password: &str, client_ip: Option<&str>) -> Result<User> {
+pub async fn authenticate(
+    pool: &sqlx::PgPool,
+    email: &str,
+    password: &str,
+    client_ip: Option<&str>,
+) -> Result<User> {
     let mut limits = vec![throttle::Limit::account(email)];
     if let Some(ip) = client_ip {
         limits.push(throttle::Limit::address(ip));
     }
     throttle::check(pool, &limits).await?;
     let row = sqlx::query!(
-        r#"select id, email as "email!: String", name, password_hash from users where email = $1"#,
+        r#"select id, email as "email!: String", name, password_hash from users where email = $1::citext"#,
         email.trim() as _
     )
     .fetch_optional(pool)
@@ -54,7 +81,11 @@ pub async fn authenticate(pool: &sqlx::PgPool, email: &str, password: &str, clie
     match row {
         Some(r) if ok => {
             throttle::clear(pool, &limits[0]).await?;
-            Ok(User { id: UserId(r.id), email: r.email, name: r.name })
+            Ok(User {
+                id: UserId(r.id),
+                email: r.email,
+                name: r.name,
+            })
         }
         _ => {
             throttle::record_failure(pool, &limits).await?;
@@ -65,9 +96,16 @@ pub async fn authenticate(pool: &sqlx::PgPool, email: &str, password: &str, clie
 
 /// A person by id.
 pub async fn get(pool: &sqlx::PgPool, id: UserId) -> Result<User> {
-    let row = sqlx::query!(r#"select id, email as "email!: String", name from users where id = $1"#, id.0)
-        .fetch_optional(pool)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    Ok(User { id: UserId(row.id), email: row.email, name: row.name })
+    let row = sqlx::query!(
+        r#"select id, email as "email!: String", name from users where id = $1"#,
+        id.0
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::Unauthenticated)?;
+    Ok(User {
+        id: UserId(row.id),
+        email: row.email,
+        name: row.name,
+    })
 }

@@ -11,7 +11,13 @@ pub fn LoginPage() -> impl IntoView {
     let action = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()).map(|e| e.message));
+    let error = Signal::derive(move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.message)
+    });
 
     view! {
         <Title text="Sign in"/>

@@ -14,7 +14,13 @@ pub fn SettingsPage() -> impl IntoView {
             let _ = window().location().set_href("/settings");
         }
     });
-    let name_error = Signal::derive(move || create.value().get().and_then(|r| r.err()).map(|e| e.field("name").unwrap_or(e.message)));
+    let name_error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.field("name").unwrap_or(e.message))
+    });
     view! {
         <Title text="Settings"/>
         <section class="page">

@@ -28,7 +28,11 @@ pub fn SignupPage() -> impl IntoView {
             server_error().and_then(|e| e.field(name))
         })
     };
-    let form_error = Signal::derive(move || server_error().filter(|e| e.fields.is_empty()).map(|e| e.message));
+    let form_error = Signal::derive(move || {
+        server_error()
+            .filter(|e| e.fields.is_empty())
+            .map(|e| e.message)
+    });
     let touch = move |name: &'static str| {
         touched.update(|t| {
             if !t.contains(&name) {

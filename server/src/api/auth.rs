@@ -44,10 +44,13 @@ pub async fn login(
     JsonBody(input): JsonBody<LoginInput>,
 ) -> Result<Json<Value>, ApiError> {
     let ip = app::session::client_ip(&parts, &state.config);
-    let user = users::authenticate(&state.pool, &input.email, &input.password, ip.as_deref()).await?;
+    let user =
+        users::authenticate(&state.pool, &input.email, &input.password, ip.as_deref()).await?;
     let organizations = organizations::memberships(&state.pool, user.id).await?;
     app::session::establish(&session, user.id, organizations.first().map(|m| m.id)).await?;
-    Ok(Json(json!({ "user": user, "organizations": organizations })))
+    Ok(Json(
+        json!({ "user": user, "organizations": organizations }),
+    ))
 }
 
 /// `POST /api/auth/logout` → 204; the session is deleted server-side.
@@ -57,10 +60,15 @@ pub async fn logout(session: Session) -> Result<StatusCode, ApiError> {
 }
 
 /// `GET /api/auth/me` → `{user, organization, role}`, 401 without a session.
-pub async fn me(State(state): State<AppState>, Scoped(scope): Scoped) -> Result<Json<Value>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+) -> Result<Json<Value>, ApiError> {
     let user = users::get(&state.pool, scope.user_id).await?;
     let organization = organizations::get(&state.pool, &scope).await?;
-    Ok(Json(json!({ "user": user, "organization": organization, "role": scope.role })))
+    Ok(Json(
+        json!({ "user": user, "organization": organization, "role": scope.role }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -74,8 +82,11 @@ pub async fn switch(
     session: Session,
     JsonBody(input): JsonBody<SwitchInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = app::session::switch(&session, &state.pool, &state.config, input.organization_id).await?;
+    let scope =
+        app::session::switch(&session, &state.pool, &state.config, input.organization_id).await?;
     let user = users::get(&state.pool, scope.user_id).await?;
     let organization = organizations::get(&state.pool, &scope).await?;
-    Ok(Json(json!({ "user": user, "organization": organization, "role": scope.role })))
+    Ok(Json(
+        json!({ "user": user, "organization": organization, "role": scope.role }),
+    ))
 }

@@ -39,7 +39,8 @@ impl From<clearview::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut error = json!({ "code": self.0.code(), "message": self.0.to_string() });
         if let Some(fields) = self.0.fields() {
             error["fields"] = json!(fields);
@@ -66,10 +67,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             Ok(Json(v)) => Ok(Self(v)),
             Err(rejection) => {
                 let (status, code) = match &rejection {
-                    JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                    }
                     JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-                    JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-                    _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                    JsonRejection::JsonDataError(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                    }
+                    _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+                    }
                     _ => (StatusCode::BAD_REQUEST, "bad_request"),
                 };
                 let body = json!({ "error": { "code": code, "message": rejection.body_text() } });
@@ -85,10 +92,15 @@ pub struct Scoped(pub Scope);
 impl FromRequestParts<AppState> for Scoped {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let session = session_of(parts)?;
         let request_id = app::session::request_id(parts);
-        Ok(Scoped(app::session::scope(&session, &state.pool, &state.config, request_id).await?))
+        Ok(Scoped(
+            app::session::scope(&session, &state.pool, &state.config, request_id).await?,
+        ))
     }
 }
 

@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 use super::{ApiError, Scoped};
 
 /// `GET /api/pipelines`: every pipeline of the workspace with its stages in order.
-pub async fn list(State(state): State<AppState>, Scoped(scope): Scoped) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+) -> Result<Json<Value>, ApiError> {
     let items = clearview::services::pipelines::list(&state.pool, &scope).await?;
     Ok(Json(json!({ "items": items })))
 }
