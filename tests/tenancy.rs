@@ -13,7 +13,9 @@ async fn workspace(pool: &PgPool, email: &str, org: &str) -> clearview::model::S
         name: "Someone".into(),
         organization_name: org.into(),
     };
-    users::signup(pool, &input, None).await.unwrap()
+    users::signup(pool, &input, None)
+        .await
+        .expect("sign-up of a fresh workspace")
 }
 
 #[sqlx::test]

@@ -34,6 +34,17 @@ pub async fn establish(session: &Session, user: UserId, org: Option<OrgId>) -> R
     Ok(())
 }
 
+/// Signs a verified person in and returns their workspaces; the first becomes the session's current one.
+pub async fn sign_in(
+    session: &Session,
+    pool: &PgPool,
+    user: UserId,
+) -> Result<Vec<clearview::model::Membership>> {
+    let memberships = organizations::memberships(pool, user).await?;
+    establish(session, user, memberships.first().map(|m| m.id)).await?;
+    Ok(memberships)
+}
+
 /// Signs out: the session row is deleted, so a replayed cookie finds nothing.
 pub async fn destroy(session: &Session) -> Result<()> {
     session.flush().await.map_err(store_err)
@@ -112,17 +123,21 @@ pub fn request_id(parts: &Parts) -> Option<String> {
 
 /// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
 pub fn client_ip(parts: &Parts, config: &WebConfig) -> Option<String> {
-    if config.trust_proxy_headers {
-        if let Some(ip) = parts
+    let forwarded = || {
+        let first = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-        {
-            return Some(ip);
-        }
+            .get("x-forwarded-for")?
+            .to_str()
+            .ok()?
+            .split(',')
+            .next()?
+            .trim();
+        (!first.is_empty()).then(|| first.to_owned())
+    };
+    if config.trust_proxy_headers
+        && let Some(ip) = forwarded()
+    {
+        return Some(ip);
     }
     parts
         .extensions

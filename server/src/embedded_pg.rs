@@ -40,7 +40,7 @@ impl EmbeddedPostgres {
         // A Unix socket path is limited to ~107 bytes; deep checkouts get a short directory under /tmp instead.
         let mut socket_dir = pg_root.join("run");
         if socket_dir.as_os_str().len() > 80 {
-            let digest = format!("{:x}", sha_lite(root.to_string_lossy().as_bytes()));
+            let digest = format!("{:x}", fnv1a(root.to_string_lossy().as_bytes()));
             socket_dir = PathBuf::from(format!("/tmp/clearview-{digest}"));
         }
         Ok(Self {
@@ -216,7 +216,7 @@ impl EmbeddedPostgres {
 }
 
 /// FNV-1a: a short, stable name for a path (not a security boundary).
-fn sha_lite(bytes: &[u8]) -> u64 {
+fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })

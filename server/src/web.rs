@@ -68,10 +68,9 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
         if let (Some(nonce), Some(res)) = (
             leptos::nonce::use_nonce(),
             use_context::<leptos_axum::ResponseOptions>(),
-        ) {
-            if let Ok(v) = http::HeaderValue::from_str(&security::page_csp(&nonce, dev_reload)) {
-                res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
-            }
+        ) && let Ok(v) = http::HeaderValue::from_str(&security::page_csp(&nonce, dev_reload))
+        {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
         }
     };
     let routes = generate_route_list(App);
@@ -90,7 +89,7 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
 
     let leptos_state = state.clone();
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, page_context.clone(), {
+        .leptos_routes_with_context(&state, routes, page_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })

@@ -1,5 +1,9 @@
 //! The auth routes over real HTTP: a server on a random port, a fresh database per test, cookies handled by hand so
 //! every attribute can be checked.
+#![expect(
+    clippy::unwrap_used,
+    reason = "harness helpers: a failed setup step must fail the test that called it"
+)]
 
 use std::net::SocketAddr;
 
@@ -79,6 +83,18 @@ impl TestApp {
         assert_eq!(res.status(), StatusCode::CREATED);
         let cookie = session_cookie(res.headers()).expect("signup sets the session cookie");
         (res.json().await.unwrap(), cookie.value)
+    }
+
+    /// A sign-up POST with exactly the given headers (no Origin unless given).
+    async fn raw_signup(&self, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url("/api/auth/signup"))
+            .json(&signup_body("ada@example.com"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        req.send().await.unwrap()
     }
 
     async fn count(&self, table: &str) -> i64 {
@@ -254,47 +270,22 @@ async fn repeated_failures_are_throttled_with_retry_after(pool: PgPool) {
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn cross_site_and_origin_less_posts_are_refused_without_effect(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let evil = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .header("origin", "https://evil.example")
-        .json(&signup_body("ada@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let evil = app.raw_signup(&[("origin", "https://evil.example")]).await;
     assert_eq!(evil.status(), StatusCode::FORBIDDEN);
     let body: Value = evil.json().await.unwrap();
     assert_eq!(body["error"]["code"], "forbidden");
 
-    let bare = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .json(&signup_body("ada@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let bare = app.raw_signup(&[]).await;
     assert_eq!(bare.status(), StatusCode::FORBIDDEN);
 
     let evil_referer = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .header("referer", "https://evil.example/page")
-        .json(&signup_body("ada@example.com"))
-        .send()
-        .await
-        .unwrap();
+        .raw_signup(&[("referer", "https://evil.example/page")])
+        .await;
     assert_eq!(evil_referer.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.count("users").await, 0, "nothing was written");
 
     // A same-origin Referer (no Origin) is accepted.
-    let ok = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .header("referer", app.url("/signup"))
-        .json(&signup_body("ada@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let ok = app.raw_signup(&[("referer", &app.url("/signup"))]).await;
     assert_eq!(ok.status(), StatusCode::CREATED);
 }
 

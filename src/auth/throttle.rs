@@ -44,12 +44,12 @@ pub async fn check(pool: &PgPool, limits: &[Limit]) -> Result<()> {
         )
         .fetch_optional(pool)
         .await?;
-        if let Some(row) = row {
-            if row.failures >= limit.max_failures {
-                return Err(Error::RateLimited {
-                    retry_after_secs: row.retry_after.max(1) as u64,
-                });
-            }
+        if let Some(row) = row
+            && row.failures >= limit.max_failures
+        {
+            return Err(Error::RateLimited {
+                retry_after_secs: row.retry_after.max(1) as u64,
+            });
         }
     }
     Ok(())

@@ -20,6 +20,13 @@ macro_rules! id_type {
             }
         }
 
+        #[cfg(feature = "ssr")]
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 self.0.fmt(f)

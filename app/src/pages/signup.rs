@@ -20,10 +20,10 @@ pub fn SignupPage() -> impl IntoView {
     let server_error = move || action.value().get().and_then(|r| r.err());
     let field_error = move |name: &'static str| {
         Signal::derive(move || {
-            if touched.read().contains(&name) {
-                if let Some(m) = local_errors.read().get(name) {
-                    return Some(m.clone());
-                }
+            if touched.read().contains(&name)
+                && let Some(m) = local_errors.read().get(name)
+            {
+                return Some(m.clone());
             }
             server_error().and_then(|e| e.field(name))
         })

@@ -46,8 +46,7 @@ pub async fn login(
     let ip = app::session::client_ip(&parts, &state.config);
     let user =
         users::authenticate(&state.pool, &input.email, &input.password, ip.as_deref()).await?;
-    let organizations = organizations::memberships(&state.pool, user.id).await?;
-    app::session::establish(&session, user.id, organizations.first().map(|m| m.id)).await?;
+    let organizations = app::session::sign_in(&session, &state.pool, user.id).await?;
     Ok(Json(
         json!({ "user": user, "organizations": organizations }),
     ))

@@ -47,9 +47,10 @@ impl IntoResponse for ApiError {
         }
         let mut res = (status, Json(json!({ "error": error }))).into_response();
         if let clearview::Error::RateLimited { retry_after_secs } = self.0 {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                res.headers_mut().insert(http::header::RETRY_AFTER, v);
-            }
+            res.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs),
+            );
         }
         res
     }
