@@ -30,10 +30,13 @@ if [ "$CLEARVIEW_RUST_ROUTE" = debian ]; then
   # Debian ships no rustfmt-web by default; rustup's (or any) rustfmt formats the same.
   export RUSTC=/usr/bin/rustc
   export RUSTC_BOOTSTRAP=1
-  wasm_ld="$(ls /usr/bin/wasm-ld-* 2>/dev/null | sort -V | tail -n 1)"
+  # Absent until scripts/setup installs lld: the lookup must not end a script that runs under `set -e -o pipefail`.
+  wasm_ld="$(ls /usr/bin/wasm-ld-* 2>/dev/null | sort -V | tail -n 1 || true)"
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="${wasm_ld:-/usr/bin/wasm-ld}"
+  WASM_CARGO_ARGS=(-Zbuild-std=std,panic_abort)
   LEPTOS_LIB_ARGS=(--lib-cargo-args=-Zbuild-std=std,panic_abort)
 else
+  WASM_CARGO_ARGS=()
   LEPTOS_LIB_ARGS=()
 fi
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg getrandom_backend="wasm_js"'

@@ -63,17 +63,12 @@ pub async fn get_me() -> Result<Option<Me>, ApiError> {
 
 #[server(prefix = "/fn")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ApiError> {
-    use clearview::services::{organizations, users};
     let cx = crate::ctx::Ctx::load()?;
     let pool = &cx.state.pool;
     let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
-    let user = users::authenticate(pool, &email, &password, ip.as_deref()).await?;
-    let first = organizations::memberships(pool, user.id)
-        .await?
-        .into_iter()
-        .next()
-        .map(|m| m.id);
-    crate::session::establish(&cx.session, user.id, first).await?;
+    let user =
+        clearview::services::users::authenticate(pool, &email, &password, ip.as_deref()).await?;
+    crate::session::sign_in(&cx.session, pool, user.id).await?;
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }

@@ -182,7 +182,7 @@ async fn serve(config: Config) -> Result<()> {
     let router = web::router(
         pool.clone(),
         web::WebSettings::from_config(&config, leptos_options),
-    );
+    )?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;

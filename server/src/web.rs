@@ -56,7 +56,7 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 }
 
 /// The whole application as an axum router.
-pub fn router(pool: PgPool, settings: WebSettings) -> Router {
+pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
     let state = AppState {
         leptos_options: settings.leptos_options.clone(),
         pool: pool.clone(),
@@ -74,10 +74,11 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
         }
     };
     let routes = generate_route_list(App);
+    // The `sessions` table is created by our migrations, not by the store.
     let store = PostgresStore::new(pool.clone())
         .with_schema_name("public")
-        .and_then(|s| s.with_table_name("sessions"));
-    let store = store.unwrap_or_else(|_| PostgresStore::new(pool.clone()));
+        .and_then(|s| s.with_table_name("sessions"))
+        .map_err(|e| anyhow::anyhow!("session store table name: {e}"))?;
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_secure(true)
@@ -104,7 +105,7 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
         .route("/readyz", get(readyz))
         .with_state(state.clone());
 
-    Router::new()
+    Ok(Router::new()
         .nest("/api", crate::api::router().with_state(state))
         .merge(probes)
         .merge(pages)
@@ -120,7 +121,7 @@ pub fn router(pool: PgPool, settings: WebSettings) -> Router {
                 .layer(axum::middleware::from_fn(security::headers))
                 .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
                 .layer(sessions),
-        )
+        ))
 }
 
 async fn readyz(

@@ -32,7 +32,7 @@ impl TestApp {
             },
             public_url: None,
         };
-        let router = web::router(pool.clone(), settings);
+        let router = web::router(pool.clone(), settings).expect("the router builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(web::serve(listener, router, std::future::pending()));
