@@ -90,3 +90,17 @@ pub struct Pipeline {
     pub name: String,
     pub stages: Vec<Stage>,
 }
+
+mod activities;
+mod contacts;
+mod deals;
+pub(crate) mod serde_opt;
+
+pub use activities::{Activity, ActivityInput, ActivityQuery, ValidActivity};
+pub use contacts::{
+    Contact, ContactInput, ContactPage, ContactQuery, ContactSort, SortDir, ValidContact,
+};
+pub use deals::{
+    AmountInput, Board, BoardColumn, CurrencyTotal, Deal, DealForm, DealPatch, NewDeal,
+    NumberInput, Page, ValidPatch, default_currency,
+};

@@ -1,19 +1,23 @@
 //! The CRM's values. Each type is parsed once at the edge (`parse`) and is valid from then on; the same code validates a
 //! form in the browser and a request on the server.
 
+mod activity;
 mod email;
 mod ids;
 mod money;
 mod names;
 mod password;
+mod position;
 mod role;
 mod stage;
 
+pub use activity::{ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, parse_date, parse_metadata};
 pub use email::EmailAddress;
 pub use ids::{ActivityId, ContactId, DealId, JobId, OrgId, PipelineId, StageId, UserId};
 pub use money::{Currency, Money, Probability};
-pub use names::{OrgName, PersonName};
+pub use names::{DealTitle, OrgName, PersonName, Subject, optional_phone, optional_text};
 pub use password::Password;
+pub use position::Position;
 pub use role::Role;
 pub use stage::StageKind;
 

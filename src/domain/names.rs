@@ -16,6 +16,30 @@ fn parse_text(input: &str, max: usize) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
+/// An optional free-text field: blank is `None`; otherwise trimmed, at most `max` characters, no control characters.
+pub fn optional_text(input: &str, max: usize) -> Result<Option<String>, String> {
+    if input.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_text(input, max).map(Some)
+}
+
+/// An optional phone number as people write them: digits with spaces, `+ - . ( ) /`; 3 to 32 characters.
+pub fn optional_phone(input: &str) -> Result<Option<String>, String> {
+    let Some(s) = optional_text(input, 32)? else {
+        return Ok(None);
+    };
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if digits < 3
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-.()/".contains(c))
+    {
+        return Err("must be a phone number such as +44 20 7946 0958".into());
+    }
+    Ok(Some(s))
+}
+
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
         $(#[$doc])*
@@ -60,6 +84,16 @@ text_type!(
     /// A person's display name: trimmed, 1–100 characters, no control characters.
     PersonName,
     100
+);
+text_type!(
+    /// A deal's title: trimmed, 1–200 characters, no control characters.
+    DealTitle,
+    200
+);
+text_type!(
+    /// An activity's subject line: trimmed, 1–200 characters, no control characters.
+    Subject,
+    200
 );
 text_type!(
     /// A workspace's name: trimmed, 1–100 characters, no control characters.

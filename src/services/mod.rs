@@ -1,7 +1,10 @@
 //! One module per resource. Every function that touches workspace data takes a [`Scope`] first and works inside a
 //! [`crate::db::tenant`] transaction.
 
+pub mod activities;
 pub mod audit;
+pub mod contacts;
+pub mod deals;
 pub mod organizations;
 pub mod pipelines;
 pub mod users;
@@ -32,4 +35,26 @@ impl Scope {
     pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
         Ok(crate::db::tenant(pool, self.org_id, Some(self.user_id)).await?)
     }
+}
+
+/// The fields that differ between two snapshots of a record, as `{"field": {"from": .., "to": ..}}` for the audit log.
+/// Bookkeeping fields (version, timestamps) are left out.
+pub(crate) fn diff(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    const IGNORED: [&str; 5] = [
+        "version",
+        "updated_at",
+        "created_at",
+        "position",
+        "stage_entered_at",
+    ];
+    let mut out = serde_json::Map::new();
+    if let (Some(b), Some(a)) = (before.as_object(), after.as_object()) {
+        for (key, new) in a {
+            let old = b.get(key).unwrap_or(&serde_json::Value::Null);
+            if old != new && !IGNORED.contains(&key.as_str()) {
+                out.insert(key.clone(), serde_json::json!({"from": old, "to": new}));
+            }
+        }
+    }
+    serde_json::Value::Object(out)
 }

@@ -8,7 +8,7 @@ use crate::model::{Organization, SignupInput, SignupOutcome, User, ValidSignup};
 use crate::{Error, Result};
 
 /// Creates a person, their workspace (they are its admin) and its default pipeline, in one transaction.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "info"))]
 pub async fn signup(
     pool: &sqlx::PgPool,
     input: &SignupInput,
@@ -59,7 +59,7 @@ pub async fn signup(
 
 /// Checks an e-mail and password. Unknown e-mail and wrong password answer the same error after the same work;
 /// failures are throttled per account and per client address.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "info"))]
 pub async fn authenticate(
     pool: &sqlx::PgPool,
     email: &str,

@@ -1,0 +1,13 @@
+drop trigger deals_notify on deals;
+drop function deals_notify();
+drop index activities_org_time_idx;
+drop index deals_owner_idx;
+drop index deals_board_idx;
+create index deals_board_idx on deals (org_id, pipeline_id, stage_id, position);
+alter table deals drop column last_activity_at;
+drop index contacts_search_idx;
+drop index contacts_email_idx;
+drop index contacts_company_idx;
+drop index contacts_name_idx;
+alter table contacts drop column search, drop column sort_email, drop column sort_company, drop column sort_name;
+drop extension if exists btree_gin;

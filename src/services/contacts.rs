@@ -1,0 +1,352 @@
+//! Contacts: create, read, update, delete, and the searchable, sortable, keyset-paginated table.
+
+use serde_json::{Value, json};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use super::{Scope, audit};
+use crate::db::Tx;
+use crate::domain::{ContactId, UserId};
+use crate::error::OnConstraint;
+use crate::model::{
+    Contact, ContactInput, ContactPage, ContactQuery, ContactSort, SortDir, ValidContact,
+};
+use crate::policy::Action;
+use crate::{Error, Result};
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+const SELECT: &str =
+    "select c.id, c.first_name, c.last_name, c.email::text as email, c.phone, c.company, c.title,
+        c.owner_id, u.name as owner_name, c.version, c.created_at, c.updated_at
+    from contacts c left join users u on u.id = c.owner_id";
+
+/// The owner must be a member of the workspace; the composite foreign key decides.
+fn owner_error() -> Error {
+    Error::field("owner_id", "is not a member of this workspace")
+}
+
+pub(crate) async fn fetch(tx: &mut Tx, scope: &Scope, id: ContactId) -> Result<Contact> {
+    let sql = format!("{SELECT} where c.org_id = $1 and c.id = $2");
+    sqlx::query_as::<_, Contact>(&sql)
+        .bind(scope.org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+pub async fn get(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<Contact> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let contact = fetch(&mut tx, scope, id).await?;
+    tx.commit().await?;
+    Ok(contact)
+}
+
+fn snapshot(c: &ValidContact) -> Value {
+    json!({
+        "first_name": c.first_name,
+        "last_name": c.last_name,
+        "email": c.email,
+        "phone": c.phone,
+        "company": c.company,
+        "title": c.title,
+        "owner_id": c.owner_id,
+    })
+}
+
+pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Result<Contact> {
+    scope.require(Action::CreateContact)?;
+    let mut valid = ValidContact::parse(input)?;
+    valid.owner_id = Some(valid.owner_id.unwrap_or(scope.user_id));
+    let id = ContactId::new();
+    let mut tx = scope.begin(pool).await?;
+    sqlx::query!(
+        "insert into contacts (id, org_id, first_name, last_name, email, phone, company, title, owner_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        id.0,
+        scope.org_id.0,
+        valid.first_name.as_str(),
+        valid.last_name.as_deref().unwrap_or(""),
+        valid.email.as_ref().map(|e| e.as_str()) as _,
+        valid.phone,
+        valid.company,
+        valid.title,
+        valid.owner_id.map(|u| u.0),
+    )
+    .execute(&mut *tx)
+    .await
+    .on_constraint("contacts_org_id_owner_id_fkey", owner_error)?;
+    audit::record(
+        &mut tx,
+        scope,
+        "contact.created",
+        "contact",
+        Some(id.0),
+        snapshot(&valid),
+    )
+    .await?;
+    let contact = fetch(&mut tx, scope, id).await?;
+    tx.commit().await?;
+    Ok(contact)
+}
+
+/// A full update. With `input.version` set, an update based on an older version is a conflict.
+pub async fn update(
+    pool: &PgPool,
+    scope: &Scope,
+    id: ContactId,
+    input: &ContactInput,
+) -> Result<Contact> {
+    scope.require(Action::UpdateContact)?;
+    let valid = ValidContact::parse(input)?;
+    let mut tx = scope.begin(pool).await?;
+    let before = fetch(&mut tx, scope, id).await?;
+    if input.version.is_some_and(|v| v != before.version) {
+        return Err(stale());
+    }
+    let updated = sqlx::query_scalar!(
+        "update contacts set first_name = $3, last_name = $4, email = $5, phone = $6, company = $7, title = $8,
+             owner_id = coalesce($9, owner_id), version = version + 1
+         where org_id = $1 and id = $2 and version = $10
+         returning id",
+        scope.org_id.0,
+        id.0,
+        valid.first_name.as_str(),
+        valid.last_name.as_deref().unwrap_or(""),
+        valid.email.as_ref().map(|e| e.as_str()) as _,
+        valid.phone,
+        valid.company,
+        valid.title,
+        valid.owner_id.map(|u| u.0),
+        before.version,
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .on_constraint("contacts_org_id_owner_id_fkey", owner_error)?;
+    if updated.is_none() {
+        return Err(stale());
+    }
+    let after = fetch(&mut tx, scope, id).await?;
+    audit::record(
+        &mut tx,
+        scope,
+        "contact.updated",
+        "contact",
+        Some(id.0),
+        super::diff(
+            &serde_json::to_value(&before).unwrap_or_default(),
+            &serde_json::to_value(&after).unwrap_or_default(),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+fn stale() -> Error {
+    Error::Conflict("someone else changed this contact; reload to see their changes".into())
+}
+
+/// Deletes a contact (managers and admins). Their deals stay, without a contact; activities logged only against them
+/// go with them, those that also belong to a deal stay on the deal.
+pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<()> {
+    scope.require(Action::DeleteContact)?;
+    let mut tx = scope.begin(pool).await?;
+    let contact = fetch(&mut tx, scope, id).await?;
+    sqlx::query!(
+        "update activities set contact_id = null where org_id = $1 and contact_id = $2 and deal_id is not null",
+        scope.org_id.0,
+        id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "delete from contacts where org_id = $1 and id = $2",
+        scope.org_id.0,
+        id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        scope,
+        "contact.deleted",
+        "contact",
+        Some(id.0),
+        json!({"name": contact.full_name()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The column a sort reads, always paired with `id` so the order is total.
+fn sort_column(sort: ContactSort) -> Option<&'static str> {
+    match sort {
+        ContactSort::Name => Some("c.sort_name"),
+        ContactSort::Company => Some("c.sort_company"),
+        ContactSort::Email => Some("c.sort_email"),
+        // UUIDv7 ids are creation-ordered.
+        ContactSort::Created => None,
+    }
+}
+
+/// A cursor names the order it belongs to and the last row's key, so it cannot be replayed against another order.
+fn encode_cursor(query: &ContactQuery, key: &str, id: ContactId) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        query.sort.as_str(),
+        query.dir.as_str(),
+        hex::encode(key),
+        id
+    )
+}
+
+fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactId)> {
+    let bad = || {
+        Error::field(
+            "cursor",
+            "is not a cursor of this list; start from the first page",
+        )
+    };
+    let mut parts = cursor.splitn(4, '.');
+    let (sort, dir, key, id) = (
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+        parts.next().ok_or_else(bad)?,
+    );
+    if sort != query.sort.as_str() || dir != query.dir.as_str() {
+        return Err(bad());
+    }
+    let key = String::from_utf8(hex::decode(key).map_err(|_| bad())?).map_err(|_| bad())?;
+    Ok((key, id.parse().map_err(|_| bad())?))
+}
+
+/// `LIKE` pattern for a substring search of the lower-cased search text, with the pattern characters escaped.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for c in q.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    contact: Contact,
+    sort_key: String,
+}
+
+/// One page of the contacts table: optional search (`q` over name, e-mail and company), an order, keyset pagination.
+pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<ContactPage> {
+    scope.require(Action::ReadWorkspace)?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let after = query
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_cursor(query, c))
+        .transpose()?;
+    let column = sort_column(query.sort);
+    let (op, dir) = match query.dir {
+        SortDir::Asc => (">", "asc"),
+        SortDir::Desc => ("<", "desc"),
+    };
+
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(SELECT.replacen(
+        "select ",
+        &format!("select {}::text as sort_key, ", column.unwrap_or("''")),
+        1,
+    ));
+    sql.push(" where c.org_id = ").push_bind(scope.org_id);
+    let q = query.q.trim();
+    if !q.is_empty() {
+        sql.push(" and c.search like ")
+            .push_bind(like_pattern(q))
+            .push(" escape '\\'");
+    }
+    if let Some((key, id)) = &after {
+        match column {
+            Some(col) => {
+                sql.push(format!(" and ({col}, c.id) {op} ("))
+                    .push_bind(key.clone())
+                    .push(", ")
+                    .push_bind(*id)
+                    .push(")");
+            }
+            None => {
+                sql.push(format!(" and c.id {op} ")).push_bind(*id);
+            }
+        }
+    }
+    match column {
+        Some(col) => sql.push(format!(" order by {col} {dir}, c.id {dir}")),
+        None => sql.push(format!(" order by c.id {dir}")),
+    };
+    sql.push(" limit ").push_bind(i64::from(limit) + 1);
+
+    let mut tx = scope.begin(pool).await?;
+    let mut rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let next_cursor = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last()
+            .map(|r| encode_cursor(query, &r.sort_key, r.contact.id))
+    } else {
+        None
+    };
+    Ok(ContactPage {
+        items: rows.into_iter().map(|r| r.contact).collect(),
+        next_cursor,
+    })
+}
+
+/// The people a record can be assigned to: the workspace's members.
+pub async fn owners(pool: &PgPool, scope: &Scope) -> Result<Vec<(UserId, String)>> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let rows = sqlx::query!(
+        "select u.id, u.name from memberships m join users u on u.id = m.user_id
+         where m.org_id = $1 order by lower(u.name), u.id",
+        scope.org_id.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(|r| (UserId(r.id), r.name)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(" Ada_% "), "%ada\\_\\%%");
+    }
+
+    #[test]
+    fn cursors_belong_to_their_order() {
+        let q = ContactQuery::default();
+        let id = ContactId::new();
+        let c = encode_cursor(&q, "ada. lovelace", id);
+        assert_eq!(
+            decode_cursor(&q, &c).unwrap(),
+            ("ada. lovelace".to_string(), id)
+        );
+        let other = ContactQuery {
+            sort: ContactSort::Company,
+            ..Default::default()
+        };
+        assert!(decode_cursor(&other, &c).is_err());
+        assert!(decode_cursor(&q, "garbage").is_err());
+    }
+}

@@ -1,0 +1,679 @@
+//! Deals and the kanban board. A move writes one row (a fractional position between its new neighbours); every update
+//! names the version it was based on, and a stale version is a conflict, never a silent overwrite.
+
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Scope, audit};
+use crate::db::Tx;
+use crate::domain::{
+    ContactId, Currency, DealId, Money, PipelineId, Position, StageId, StageKind, UserId,
+};
+use crate::model::{Board, BoardColumn, CurrencyTotal, Deal, DealForm, DealPatch, Page};
+use crate::policy::Action;
+use crate::{Error, Result};
+
+/// Cards per column on the first load of the board and per "load more".
+pub const COLUMN_PAGE: i64 = 50;
+
+const SELECT: &str = "select d.id, d.title, d.pipeline_id, d.stage_id, s.name as stage_name, s.kind as stage_kind,
+        d.contact_id, nullif(trim(c.first_name || ' ' || c.last_name), '') as contact_name,
+        d.owner_id, u.name as owner_name, d.amount_minor, d.currency::text as currency,
+        coalesce(d.probability, s.probability) as probability, d.probability is not null as probability_explicit,
+        d.expected_close, d.lost_reason, d.closed_at, d.stage_entered_at,
+        (s.kind = 'open' and s.rot_days is not null
+            and greatest(d.stage_entered_at, d.last_activity_at) < now() - make_interval(days => s.rot_days)) as stale,
+        d.position, d.version, d.created_at, d.updated_at
+    from deals d
+    join pipeline_stages s on s.org_id = d.org_id and s.id = d.stage_id
+    left join contacts c on c.org_id = d.org_id and c.id = d.contact_id
+    left join users u on u.id = d.owner_id";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    title: String,
+    pipeline_id: Uuid,
+    stage_id: Uuid,
+    stage_name: String,
+    stage_kind: String,
+    contact_id: Option<Uuid>,
+    contact_name: Option<String>,
+    owner_id: Option<Uuid>,
+    owner_name: Option<String>,
+    amount_minor: Option<i64>,
+    currency: String,
+    probability: i16,
+    probability_explicit: bool,
+    expected_close: Option<Date>,
+    lost_reason: Option<String>,
+    closed_at: Option<OffsetDateTime>,
+    stage_entered_at: OffsetDateTime,
+    stale: bool,
+    position: String,
+    version: i32,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+impl Row {
+    fn into_deal(self) -> Result<Deal> {
+        let currency = Currency::parse(&self.currency).map_err(|_| Error::Internal)?;
+        Ok(Deal {
+            id: DealId(self.id),
+            title: self.title,
+            pipeline_id: PipelineId(self.pipeline_id),
+            stage_id: StageId(self.stage_id),
+            stage_name: self.stage_name,
+            stage_kind: self.stage_kind.parse().map_err(|_| Error::Internal)?,
+            contact_id: self.contact_id.map(ContactId),
+            contact_name: self.contact_name,
+            owner_id: self.owner_id.map(UserId),
+            owner_name: self.owner_name,
+            amount: self.amount_minor.map(|amount_minor| Money {
+                amount_minor,
+                currency,
+            }),
+            probability: u8::try_from(self.probability).map_err(|_| Error::Internal)?,
+            probability_explicit: self.probability_explicit,
+            expected_close_date: self.expected_close,
+            lost_reason: self.lost_reason,
+            closed_at: self.closed_at,
+            stage_entered_at: self.stage_entered_at,
+            stale: self.stale,
+            position: self.position,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+async fn fetch(tx: &mut Tx, scope: &Scope, id: DealId) -> Result<Deal> {
+    let sql = format!("{SELECT} where d.org_id = $1 and d.id = $2");
+    sqlx::query_as::<_, Row>(&sql)
+        .bind(scope.org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound)?
+        .into_deal()
+}
+
+pub async fn get(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Deal> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let deal = fetch(&mut tx, scope, id).await?;
+    tx.commit().await?;
+    Ok(deal)
+}
+
+/// A contact's deals, open ones first, newest first.
+pub async fn for_contact(pool: &PgPool, scope: &Scope, contact: ContactId) -> Result<Vec<Deal>> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    super::contacts::fetch(&mut tx, scope, contact).await?;
+    let sql = format!(
+        "{SELECT} where d.org_id = $1 and d.contact_id = $2
+         order by (s.kind = 'open') desc, d.id desc limit 500"
+    );
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(scope.org_id)
+        .bind(contact)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    rows.into_iter().map(Row::into_deal).collect()
+}
+
+struct StageInfo {
+    pipeline_id: Uuid,
+    kind: StageKind,
+}
+
+/// A stage of the workspace; `NotFound` when it is absent or another workspace's.
+async fn stage(tx: &mut Tx, scope: &Scope, id: StageId) -> Result<StageInfo> {
+    let row = sqlx::query!(
+        "select pipeline_id, kind from pipeline_stages where org_id = $1 and id = $2",
+        scope.org_id.0,
+        id.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    Ok(StageInfo {
+        pipeline_id: row.pipeline_id,
+        kind: row.kind.parse().map_err(|_| Error::Internal)?,
+    })
+}
+
+/// The first open stage of a pipeline (or of the workspace's first pipeline).
+async fn first_stage(tx: &mut Tx, scope: &Scope, pipeline: Option<PipelineId>) -> Result<StageId> {
+    let id = sqlx::query_scalar!(
+        "select s.id from pipeline_stages s join pipelines p on p.org_id = s.org_id and p.id = s.pipeline_id
+         where s.org_id = $1 and ($2::uuid is null or p.id = $2) and s.kind = 'open'
+         order by p.position, p.name, s.position limit 1",
+        scope.org_id.0,
+        pipeline.map(|p| p.0)
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    Ok(StageId(id))
+}
+
+fn position_of(s: &str) -> Result<Position> {
+    Position::parse(s).map_err(|e| {
+        tracing::error!(position = s, error = e, "invalid position stored");
+        Error::Internal
+    })
+}
+
+/// The key after the last card of a column.
+async fn end_of_column(
+    tx: &mut Tx,
+    scope: &Scope,
+    stage: StageId,
+    skip: Option<DealId>,
+) -> Result<Position> {
+    let last = sqlx::query_scalar!(
+        "select position from deals where org_id = $1 and stage_id = $2 and id is distinct from $3
+         order by position desc, id desc limit 1",
+        scope.org_id.0,
+        stage.0,
+        skip.map(|d| d.0)
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let last = last.as_deref().map(position_of).transpose()?;
+    Position::between(last.as_ref(), None).map_err(|e| Error::Conflict(e.to_string()))
+}
+
+/// The key that puts a card just before `before` (or just after `after`) in `stage`, reading only the neighbour.
+async fn between_neighbours(
+    tx: &mut Tx,
+    scope: &Scope,
+    stage: StageId,
+    moving: DealId,
+    before: Option<DealId>,
+    after: Option<DealId>,
+) -> Result<Position> {
+    let anchor_id = before.or(after).ok_or(Error::Internal)?;
+    let anchor = sqlx::query_scalar!(
+        "select position from deals where org_id = $1 and id = $2 and stage_id = $3",
+        scope.org_id.0,
+        anchor_id.0,
+        stage.0
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| {
+        Error::field(
+            if before.is_some() {
+                "before_id"
+            } else {
+                "after_id"
+            },
+            "is not a card of the target stage",
+        )
+    })?;
+    let anchor = position_of(&anchor)?;
+    let neighbour = if before.is_some() {
+        sqlx::query_scalar!(
+            "select position from deals where org_id = $1 and stage_id = $2 and id <> $3 and position < $4
+             order by position desc limit 1",
+            scope.org_id.0,
+            stage.0,
+            moving.0,
+            anchor.as_str()
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            "select position from deals where org_id = $1 and stage_id = $2 and id <> $3 and position > $4
+             order by position asc limit 1",
+            scope.org_id.0,
+            stage.0,
+            moving.0,
+            anchor.as_str()
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    let neighbour = neighbour.as_deref().map(position_of).transpose()?;
+    let (lo, hi) = if before.is_some() {
+        (neighbour.as_ref(), Some(&anchor))
+    } else {
+        (Some(&anchor), neighbour.as_ref())
+    };
+    Position::between(lo, hi).map_err(|e| Error::Conflict(e.to_string()))
+}
+
+fn not_found_on_fk(err: sqlx::Error) -> Error {
+    match &err {
+        // A contact, stage, pipeline or owner that is absent (or another workspace's) is simply not found.
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::NotFound,
+        _ => Error::from(err),
+    }
+}
+
+pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Deal> {
+    scope.require(Action::CreateDeal)?;
+    let new = form.parse()?;
+    if new.probability.is_some() {
+        scope.require(Action::SetDealProbability)?;
+    }
+    let mut tx = scope.begin(pool).await?;
+    let stage_id = match new.stage_id {
+        Some(s) => s,
+        None => first_stage(&mut tx, scope, new.pipeline_id).await?,
+    };
+    let info = stage(&mut tx, scope, stage_id).await?;
+    if new.pipeline_id.is_some_and(|p| p.0 != info.pipeline_id) {
+        return Err(Error::field("stage_id", "is not a stage of this pipeline"));
+    }
+    if info.kind == StageKind::Lost {
+        return Err(Error::field(
+            "stage_id",
+            "a new deal cannot start lost; create it in an open stage",
+        ));
+    }
+    let position = end_of_column(&mut tx, scope, stage_id, None).await?;
+    let id = DealId::new();
+    let currency = new
+        .amount
+        .map_or_else(crate::model::default_currency, |m| m.currency);
+    sqlx::query!(
+        "insert into deals (id, org_id, pipeline_id, stage_id, contact_id, owner_id, title, amount_minor, currency,
+                            probability, position, expected_close, closed_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, case when $13 then now() end)",
+        id.0,
+        scope.org_id.0,
+        info.pipeline_id,
+        stage_id.0,
+        new.contact_id.map(|c| c.0),
+        new.owner_id.unwrap_or(scope.user_id).0,
+        new.title.as_str(),
+        new.amount.map(|m| m.amount_minor),
+        currency.as_str() as _,
+        new.probability.map(|p| i16::from(p.percent())),
+        position.as_str(),
+        new.expected_close_date,
+        info.kind == StageKind::Won,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(not_found_on_fk)?;
+    let deal = fetch(&mut tx, scope, id).await?;
+    audit::record(
+        &mut tx,
+        scope,
+        "deal.created",
+        "deal",
+        Some(id.0),
+        json!({"title": deal.title, "stage_id": deal.stage_id, "amount": deal.amount,
+               "contact_id": deal.contact_id, "owner_id": deal.owner_id}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(deal)
+}
+
+fn stale_version() -> Error {
+    Error::Conflict(
+        "this deal was changed by someone else in the meantime; reload to see the latest".into(),
+    )
+}
+
+/// Changes a deal: any of its fields, its stage and its place in a column. One row is written.
+pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch) -> Result<Deal> {
+    let mut tx = scope.begin(pool).await?;
+    let before = fetch(&mut tx, scope, id).await?;
+    scope.require(Action::UpdateDeal {
+        own: before.owner_id == Some(scope.user_id),
+    })?;
+    let currency = before
+        .amount
+        .map_or_else(crate::model::default_currency, |m| m.currency);
+    let change = patch.parse(currency)?;
+    if change.probability.is_some() {
+        scope.require(Action::SetDealProbability)?;
+    }
+    if change.version != before.version {
+        return Err(stale_version());
+    }
+
+    let target = change.stage_id.unwrap_or(before.stage_id);
+    let info = stage(&mut tx, scope, target).await?;
+    if info.pipeline_id != before.pipeline_id.0 {
+        return Err(Error::field(
+            "stage_id",
+            "is not a stage of this deal's pipeline",
+        ));
+    }
+    let stage_changed = target != before.stage_id;
+    let lost_reason = match (&change.lost_reason, info.kind) {
+        (Some(r), StageKind::Lost) => r.clone(),
+        (None, StageKind::Lost) => before.lost_reason.clone(),
+        _ => None,
+    };
+    if info.kind == StageKind::Lost && lost_reason.is_none() {
+        return Err(Error::field("lost_reason", "say why the deal was lost"));
+    }
+    let position = if change.before_id.is_some() || change.after_id.is_some() {
+        between_neighbours(
+            &mut tx,
+            scope,
+            target,
+            id,
+            change.before_id,
+            change.after_id,
+        )
+        .await?
+    } else if stage_changed {
+        end_of_column(&mut tx, scope, target, Some(id)).await?
+    } else {
+        position_of(&before.position)?
+    };
+    // Reaching won or lost decides the probability (100 or 0): an explicit one no longer applies.
+    let (probability_set, probability) = match (info.kind, change.probability) {
+        (StageKind::Won | StageKind::Lost, _) if stage_changed => (true, None),
+        (_, Some(p)) => (true, p.map(|p| i16::from(p.percent()))),
+        (_, None) => (false, None),
+    };
+    let amount = change.amount.unwrap_or(before.amount);
+    let amount_currency = amount.map_or(currency, |m| m.currency);
+    let updated = sqlx::query_scalar!(
+        "update deals set
+             title = coalesce($4, title),
+             amount_minor = $5,
+             currency = $6,
+             probability = case when $7 then $8 else probability end,
+             stage_id = $9,
+             position = $10,
+             owner_id = case when $11 then $12 else owner_id end,
+             contact_id = case when $13 then $14 else contact_id end,
+             expected_close = case when $15 then $16 else expected_close end,
+             lost_reason = $17,
+             stage_entered_at = case when $18 then now() else stage_entered_at end,
+             closed_at = case when $19 = 'open' then null when $18 then now() else closed_at end,
+             version = version + 1
+         where org_id = $1 and id = $2 and version = $3
+         returning version",
+        scope.org_id.0,
+        id.0,
+        change.version,
+        change.title.as_ref().map(|t| t.as_str()),
+        amount.map(|m| m.amount_minor),
+        amount_currency.as_str() as _,
+        probability_set,
+        probability,
+        target.0,
+        position.as_str(),
+        change.owner_id.is_some(),
+        change.owner_id.flatten().map(|u| u.0),
+        change.contact_id.is_some(),
+        change.contact_id.flatten().map(|c| c.0),
+        change.expected_close_date.is_some(),
+        change.expected_close_date.flatten(),
+        lost_reason,
+        stage_changed,
+        info.kind.as_str(),
+    )
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(not_found_on_fk)?;
+    if updated.is_none() {
+        return Err(stale_version());
+    }
+    let after = fetch(&mut tx, scope, id).await?;
+    let action = if stage_changed {
+        match info.kind {
+            StageKind::Won => "deal.won",
+            StageKind::Lost => "deal.lost",
+            StageKind::Open => "deal.moved",
+        }
+    } else if change.is_move() {
+        "deal.reordered"
+    } else {
+        "deal.updated"
+    };
+    let changes = super::diff(&to_value(&before), &to_value(&after));
+    audit::record(&mut tx, scope, action, "deal", Some(id.0), changes).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+fn to_value(deal: &Deal) -> Value {
+    let mut v = serde_json::to_value(deal).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        // Derived or joined fields are not changes of the deal itself.
+        for k in [
+            "stage_name",
+            "stage_kind",
+            "contact_name",
+            "owner_name",
+            "stale",
+        ] {
+            o.remove(k);
+        }
+    }
+    v
+}
+
+/// Deletes a deal (managers and admins), with its activities.
+pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<()> {
+    scope.require(Action::DeleteDeal)?;
+    let mut tx = scope.begin(pool).await?;
+    let deal = fetch(&mut tx, scope, id).await?;
+    sqlx::query!(
+        "delete from deals where org_id = $1 and id = $2",
+        scope.org_id.0,
+        id.0
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        scope,
+        "deal.deleted",
+        "deal",
+        Some(id.0),
+        json!({"title": deal.title}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn encode_column_cursor(deal: &Deal) -> String {
+    format!("{}.{}", deal.position, deal.id)
+}
+
+fn decode_column_cursor(cursor: &str) -> Result<(Position, DealId)> {
+    let bad = || Error::field("cursor", "is not a cursor of this column; reload the board");
+    let (pos, id) = cursor.split_once('.').ok_or_else(bad)?;
+    Ok((
+        Position::parse(pos).map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+async fn column_page(
+    tx: &mut Tx,
+    scope: &Scope,
+    pipeline: PipelineId,
+    stage: StageId,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<Page<Deal>> {
+    let after = cursor
+        .filter(|c| !c.is_empty())
+        .map(decode_column_cursor)
+        .transpose()?;
+    let sql = format!(
+        "{SELECT} where d.org_id = $1 and d.pipeline_id = $2 and d.stage_id = $3
+           and ($4::text is null or (d.position, d.id) > ($4 collate \"C\", $5))
+         order by d.position, d.id limit $6"
+    );
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(scope.org_id)
+        .bind(pipeline)
+        .bind(stage)
+        .bind(after.as_ref().map(|(p, _)| p.as_str().to_owned()))
+        .bind(after.map(|(_, id)| id))
+        .bind(limit + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut items = rows
+        .into_iter()
+        .map(Row::into_deal)
+        .collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(encode_column_cursor)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// The next cards of one column ("load more").
+pub async fn column(
+    pool: &PgPool,
+    scope: &Scope,
+    pipeline: PipelineId,
+    stage_id: StageId,
+    cursor: Option<&str>,
+) -> Result<Page<Deal>> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let info = stage(&mut tx, scope, stage_id).await?;
+    if info.pipeline_id != pipeline.0 {
+        return Err(Error::NotFound);
+    }
+    let page = column_page(&mut tx, scope, pipeline, stage_id, cursor, COLUMN_PAGE).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// The board of a pipeline: every stage in order (won and lost included) with its count and totals over all its
+/// deals, and the first page of cards.
+pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result<Board> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let name = sqlx::query_scalar!(
+        "select name from pipelines where org_id = $1 and id = $2",
+        scope.org_id.0,
+        pipeline.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let stages = sqlx::query!(
+        "select id, name, position, probability, kind, rot_days from pipeline_stages
+         where org_id = $1 and pipeline_id = $2 order by position",
+        scope.org_id.0,
+        pipeline.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    // Exact sums: numeric avoids overflow, and the weighted total is divided once, at the end.
+    let totals = sqlx::query!(
+        r#"select d.stage_id, d.currency::text as "currency!", count(*) as "count!",
+                  count(d.amount_minor) as "with_amount!",
+                  coalesce(sum(d.amount_minor), 0)::bigint as "total!",
+                  floor(coalesce(sum(d.amount_minor::numeric * coalesce(d.probability, s.probability)), 0) / 100)::bigint
+                      as "weighted!"
+           from deals d join pipeline_stages s on s.org_id = d.org_id and s.id = d.stage_id
+           where d.org_id = $1 and d.pipeline_id = $2
+           group by d.stage_id, d.currency"#,
+        scope.org_id.0,
+        pipeline.0
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut columns = Vec::with_capacity(stages.len());
+    for s in stages {
+        let stage_id = StageId(s.id);
+        let page = column_page(&mut tx, scope, pipeline, stage_id, None, COLUMN_PAGE).await?;
+        let mut per_currency: Vec<CurrencyTotal> = totals
+            .iter()
+            .filter(|t| t.stage_id == s.id)
+            .map(|t| {
+                Ok(CurrencyTotal {
+                    currency: Currency::parse(&t.currency).map_err(|_| Error::Internal)?,
+                    count: t.with_amount,
+                    total_minor: t.total,
+                    weighted_minor: t.weighted,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let count = totals
+            .iter()
+            .filter(|t| t.stage_id == s.id)
+            .map(|t| t.count)
+            .sum();
+        per_currency.retain(|t| t.count > 0);
+        per_currency.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(b.total_minor.cmp(&a.total_minor))
+        });
+        let main = per_currency.first();
+        columns.push(BoardColumn {
+            id: stage_id,
+            name: s.name,
+            position: s.position,
+            probability: s.probability,
+            kind: s.kind.parse().map_err(|_| Error::Internal)?,
+            rot_days: s.rot_days,
+            count,
+            currency: main.map(|t| t.currency),
+            total_minor: main.map_or(0, |t| t.total_minor),
+            weighted_minor: main.map_or(0, |t| t.weighted_minor),
+            totals: per_currency,
+            deals: page.items,
+            next_cursor: page.next_cursor,
+        });
+    }
+    tx.commit().await?;
+    Ok(Board {
+        pipeline_id: pipeline,
+        name,
+        stages: columns,
+    })
+}
+
+/// The workspace's first pipeline (the board shown when none is chosen).
+pub async fn default_pipeline(pool: &PgPool, scope: &Scope) -> Result<PipelineId> {
+    scope.require(Action::ReadWorkspace)?;
+    let mut tx = scope.begin(pool).await?;
+    let id = sqlx::query_scalar!(
+        "select id from pipelines where org_id = $1 order by position, name limit 1",
+        scope.org_id.0
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    Ok(PipelineId(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_cursors_round_trip() {
+        let id = DealId::new();
+        let (p, d) = decode_column_cursor(&format!("a0V.{id}")).unwrap();
+        assert_eq!((p.as_str(), d), ("a0V", id));
+        assert!(decode_column_cursor("a0V").is_err());
+        assert!(decode_column_cursor("b0.x").is_err());
+    }
+}

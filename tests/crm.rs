@@ -1,0 +1,532 @@
+//! Contacts, deals, the board and activities through the service layer, against a real PostgreSQL (a fresh database
+//! per test): field errors, keyset pages, roles, workspace isolation, optimistic concurrency, board totals, audit rows.
+
+use clearview::Error;
+use clearview::domain::{ActivityKind, Role};
+use clearview::model::{
+    ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
+    DealPatch, NumberInput, SignupInput,
+};
+use clearview::services::{Scope, activities, contacts, deals, users};
+use serde_json::json;
+use sqlx::PgPool;
+
+/// An admin's scope in a fresh workspace.
+async fn workspace(pool: &PgPool, email: &str) -> Scope {
+    let out = users::signup(
+        pool,
+        &SignupInput {
+            email: email.into(),
+            password: "correct horse battery".into(),
+            name: email.split('@').next().unwrap_or("someone").into(),
+            organization_name: format!("Workspace of {email}"),
+        },
+        None,
+    )
+    .await
+    .expect("sign-up");
+    Scope {
+        org_id: out.organization.id,
+        user_id: out.user.id,
+        role: Role::Admin,
+        request_id: None,
+    }
+}
+
+/// A second person who is a member of `admin`'s workspace with `role` (membership written directly: invitations are
+/// not what these tests are about).
+async fn member(pool: &PgPool, admin: &Scope, email: &str, role: Role) -> Scope {
+    let own = workspace(pool, email).await;
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, $3)")
+        .bind(admin.org_id.0)
+        .bind(own.user_id.0)
+        .bind(role.as_str())
+        .execute(pool)
+        .await
+        .expect("membership");
+    Scope {
+        org_id: admin.org_id,
+        user_id: own.user_id,
+        role,
+        request_id: None,
+    }
+}
+
+fn person(first: &str, last: &str, company: &str) -> ContactInput {
+    ContactInput {
+        first_name: first.into(),
+        last_name: last.into(),
+        email: Some(format!(
+            "{}.{}@example.com",
+            first.to_lowercase(),
+            last.to_lowercase()
+        )),
+        company: Some(company.into()),
+        ..Default::default()
+    }
+}
+
+async fn audit_count(pool: &PgPool, action: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from audit_log where action = $1")
+        .bind(action)
+        .fetch_one(pool)
+        .await
+        .expect("audit count")
+}
+
+fn deal_form(title: &str, amount: &str) -> DealForm {
+    DealForm {
+        title: title.into(),
+        amount: Some(AmountInput::Text(amount.into())),
+        currency: Some("EUR".into()),
+        ..Default::default()
+    }
+}
+
+async fn stage_named(pool: &PgPool, scope: &Scope, name: &str) -> clearview::domain::StageId {
+    let pipelines = clearview::services::pipelines::list(pool, scope)
+        .await
+        .expect("pipelines");
+    pipelines[0]
+        .stages
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.id)
+        .expect("default stage")
+}
+
+#[sqlx::test]
+async fn bad_contact_input_gets_field_errors_and_writes_nothing(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let bad = ContactInput {
+        first_name: "   ".into(),
+        email: Some("not-an-address".into()),
+        phone: Some("call me".into()),
+        ..Default::default()
+    };
+    let Err(Error::Validation { fields, .. }) = contacts::create(&pool, &admin, &bad).await else {
+        panic!("expected field errors");
+    };
+    for field in ["first_name", "email", "phone"] {
+        assert!(
+            fields.contains_key(field),
+            "no error for {field}: {fields:?}"
+        );
+    }
+    let rows: i64 = sqlx::query_scalar("select count(*) from contacts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
+    assert_eq!(audit_count(&pool, "contact.created").await, 0);
+}
+
+#[sqlx::test]
+async fn contacts_search_and_keyset_pages_cover_every_row_once(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    for i in 0..7 {
+        contacts::create(
+            &pool,
+            &admin,
+            &person("Grace", &format!("Hopper{i}"), "Navy"),
+        )
+        .await
+        .unwrap();
+    }
+    contacts::create(&pool, &admin, &person("Alan", "Turing", "Bletchley Park"))
+        .await
+        .unwrap();
+    assert_eq!(audit_count(&pool, "contact.created").await, 8);
+
+    // Search matches name, e-mail and company, case-insensitively and by fragment.
+    let found = contacts::list(
+        &pool,
+        &admin,
+        &ContactQuery {
+            q: "bletch".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.items.len(), 1);
+    assert_eq!(found.items[0].last_name, "Turing");
+
+    // Pages of 3 walk all 8 in name order, none twice.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = contacts::list(
+            &pool,
+            &admin,
+            &ContactQuery {
+                cursor: cursor.clone(),
+                limit: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.into_iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    let mut unique = seen.clone();
+    unique.sort_by_key(|id| id.0);
+    unique.dedup();
+    assert_eq!(unique.len(), 8);
+
+    // A forged cursor is a field error, not a 500.
+    let bad = contacts::list(
+        &pool,
+        &admin,
+        &ContactQuery {
+            cursor: Some("garbage".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(matches!(bad, Err(Error::Validation { .. })), "{bad:?}");
+}
+
+#[sqlx::test]
+async fn a_stale_contact_update_is_a_conflict_and_loses_nothing(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let c = contacts::create(&pool, &admin, &person("Grace", "Hopper", "Navy"))
+        .await
+        .unwrap();
+    let mut first = person("Grace", "Hopper", "US Navy");
+    first.version = Some(c.version);
+    let updated = contacts::update(&pool, &admin, c.id, &first).await.unwrap();
+    assert_eq!(updated.company.as_deref(), Some("US Navy"));
+    assert_eq!(updated.version, c.version + 1);
+
+    let mut second = person("Grace", "Hopper", "Yale");
+    second.version = Some(c.version);
+    let err = contacts::update(&pool, &admin, c.id, &second).await;
+    assert!(matches!(err, Err(Error::Conflict(_))), "{err:?}");
+    let now = contacts::get(&pool, &admin, c.id).await.unwrap();
+    assert_eq!(now.company.as_deref(), Some("US Navy"));
+    assert_eq!(audit_count(&pool, "contact.updated").await, 1);
+}
+
+#[sqlx::test]
+async fn roles_and_workspaces_bound_contact_access(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let rep = member(&pool, &admin, "rep@example.com", Role::Rep).await;
+    let manager = member(&pool, &admin, "boss@example.com", Role::Manager).await;
+    let stranger = workspace(&pool, "eve@example.com").await;
+
+    let c = contacts::create(&pool, &rep, &person("Grace", "Hopper", "Navy"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.owner_id,
+        Some(rep.user_id),
+        "the creator owns a new contact"
+    );
+
+    // Another workspace's id is absent there: 404 on read, update and delete, and nothing changes.
+    assert!(matches!(
+        contacts::get(&pool, &stranger, c.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        contacts::update(&pool, &stranger, c.id, &person("X", "Y", "Z")).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        contacts::delete(&pool, &stranger, c.id).await,
+        Err(Error::NotFound)
+    ));
+    let listed = contacts::list(&pool, &stranger, &ContactQuery::default())
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty());
+
+    // Reps may not delete; managers may.
+    assert!(matches!(
+        contacts::delete(&pool, &rep, c.id).await,
+        Err(Error::Forbidden)
+    ));
+    contacts::get(&pool, &admin, c.id).await.unwrap();
+    contacts::delete(&pool, &manager, c.id).await.unwrap();
+    assert!(matches!(
+        contacts::get(&pool, &admin, c.id).await,
+        Err(Error::NotFound)
+    ));
+    assert_eq!(audit_count(&pool, "contact.deleted").await, 1);
+}
+
+#[sqlx::test]
+async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let rep = member(&pool, &admin, "rep@example.com", Role::Rep).await;
+    let deal = deals::create(&pool, &rep, &deal_form("Difference engine", "1250.50"))
+        .await
+        .unwrap();
+    assert_eq!(deal.stage_name, "Lead");
+    assert_eq!(deal.probability, 10);
+    assert!(!deal.probability_explicit);
+    let amount = deal.amount.expect("amount");
+    assert_eq!(
+        (amount.amount_minor, amount.currency.as_str()),
+        (125_050, "EUR")
+    );
+
+    // A rep may move their own deal; the probability follows the new stage.
+    let proposal = stage_named(&pool, &rep, "Proposal").await;
+    let moved = deals::update(
+        &pool,
+        &rep,
+        deal.id,
+        &DealPatch {
+            version: deal.version,
+            stage_id: Some(proposal),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (moved.stage_name.as_str(), moved.probability),
+        ("Proposal", 50)
+    );
+
+    // Setting the probability is for managers and admins (US-7).
+    let patch = DealPatch {
+        version: moved.version,
+        probability: Some(Some(NumberInput::Number(65))),
+        ..Default::default()
+    };
+    assert!(matches!(
+        deals::update(&pool, &rep, deal.id, &patch).await,
+        Err(Error::Forbidden)
+    ));
+    let set = deals::update(&pool, &admin, deal.id, &patch).await.unwrap();
+    assert_eq!(set.probability, 65);
+    assert!(set.probability_explicit);
+
+    // Out-of-range input is a field error.
+    let bad = DealPatch {
+        version: set.version,
+        probability: Some(Some(NumberInput::Number(101))),
+        ..Default::default()
+    };
+    let Err(Error::Validation { fields, .. }) = deals::update(&pool, &admin, deal.id, &bad).await
+    else {
+        panic!("expected a field error");
+    };
+    assert!(fields.contains_key("probability"));
+}
+
+#[sqlx::test]
+async fn concurrent_moves_of_one_deal_leave_exactly_one_winner(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let deal = deals::create(&pool, &admin, &deal_form("Analytical engine", "900"))
+        .await
+        .unwrap();
+    let qualified = stage_named(&pool, &admin, "Qualified").await;
+    let negotiation = stage_named(&pool, &admin, "Negotiation").await;
+
+    let mv = |stage| {
+        let pool = pool.clone();
+        let admin = admin.clone();
+        let version = deal.version;
+        let id = deal.id;
+        tokio::spawn(async move {
+            deals::update(
+                &pool,
+                &admin,
+                id,
+                &DealPatch {
+                    version,
+                    stage_id: Some(stage),
+                    ..Default::default()
+                },
+            )
+            .await
+        })
+    };
+    let (a, b) = (mv(qualified), mv(negotiation));
+    let results = [a.await.unwrap(), b.await.unwrap()];
+    let winners: Vec<&Deal> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(
+        results.iter().any(|r| matches!(r, Err(Error::Conflict(_)))),
+        "the loser is told: {results:?}"
+    );
+    let now = deals::get(&pool, &admin, deal.id).await.unwrap();
+    assert_eq!(now.stage_id, winners[0].stage_id);
+    assert_eq!(now.version, deal.version + 1);
+}
+
+#[sqlx::test]
+async fn board_totals_equal_a_recomputation(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let proposal = stage_named(&pool, &admin, "Proposal").await;
+    for (title, amount) in [("A", "100"), ("B", "250.25"), ("C", "0.99")] {
+        let d = deals::create(&pool, &admin, &deal_form(title, amount))
+            .await
+            .unwrap();
+        if title != "A" {
+            deals::update(
+                &pool,
+                &admin,
+                d.id,
+                &DealPatch {
+                    version: d.version,
+                    stage_id: Some(proposal),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let pipeline = deals::default_pipeline(&pool, &admin).await.unwrap();
+    let board = deals::board(&pool, &admin, pipeline).await.unwrap();
+    let names: Vec<&str> = board.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Lead",
+            "Qualified",
+            "Proposal",
+            "Negotiation",
+            "Won",
+            "Lost"
+        ]
+    );
+    for column in &board.stages {
+        let (count, total, weighted): (i64, i64, i64) = sqlx::query_as(
+            "select count(*), coalesce(sum(d.amount_minor), 0)::bigint,
+                    coalesce(floor(sum(d.amount_minor * coalesce(d.probability, s.probability)) / 100.0), 0)::bigint
+             from deals d join pipeline_stages s on s.id = d.stage_id where d.stage_id = $1",
+        )
+        .bind(column.id.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(column.count, count, "{}", column.name);
+        assert_eq!(column.total_minor, total, "{}", column.name);
+        assert_eq!(column.weighted_minor, weighted, "{}", column.name);
+        assert_eq!(column.deals.len() as i64, count);
+    }
+    let p = board.stages.iter().find(|s| s.name == "Proposal").unwrap();
+    assert_eq!(
+        (p.count, p.total_minor, p.weighted_minor),
+        (2, 25_124, 12_562)
+    );
+}
+
+#[sqlx::test]
+async fn a_deal_cannot_point_at_another_workspaces_contact(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let stranger = workspace(&pool, "eve@example.com").await;
+    let theirs = contacts::create(&pool, &stranger, &person("Eve", "Spy", "Elsewhere"))
+        .await
+        .unwrap();
+    let mut form = deal_form("Sneaky", "1");
+    form.contact_id = Some(theirs.id);
+    let err = deals::create(&pool, &admin, &form).await;
+    assert!(
+        matches!(err, Err(Error::NotFound | Error::Validation { .. })),
+        "{err:?}"
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from deals")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[sqlx::test]
+async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let contact = contacts::create(&pool, &admin, &person("Grace", "Hopper", "Navy"))
+        .await
+        .unwrap();
+    let call = |subject: &str, at: &str, seconds: i64| ActivityInput {
+        kind: "call".into(),
+        contact_id: Some(contact.id),
+        subject: subject.into(),
+        occurred_at: Some(at.into()),
+        metadata: json!({"duration_seconds": seconds, "direction": "outbound", "outcome": "connected"}),
+        ..Default::default()
+    };
+
+    // Metadata is checked per kind.
+    let mut bad = call("Intro", "2026-11-20T10:00:00Z", 60);
+    bad.metadata = json!({"duration_seconds": -5, "direction": "sideways"});
+    let Err(Error::Validation { fields, .. }) = activities::create(&pool, &admin, &bad).await
+    else {
+        panic!("expected field errors");
+    };
+    assert!(
+        fields.keys().any(|k| k.contains("duration_seconds")),
+        "{fields:?}"
+    );
+    assert!(fields.keys().any(|k| k.contains("direction")), "{fields:?}");
+
+    activities::create(&pool, &admin, &call("Intro", "2026-11-20T10:00:00Z", 120))
+        .await
+        .unwrap();
+    activities::create(&pool, &admin, &call("Demo", "2026-11-21T10:00:00Z", 900))
+        .await
+        .unwrap();
+    assert_eq!(audit_count(&pool, "activity.created").await, 2);
+
+    let timeline = activities::list(
+        &pool,
+        &admin,
+        &ActivityQuery {
+            contact_id: Some(contact.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let subjects: Vec<&str> = timeline.items.iter().map(|a| a.subject.as_str()).collect();
+    assert_eq!(subjects, ["Demo", "Intro"]);
+    assert_eq!(timeline.items[0].kind, ActivityKind::Call);
+
+    // A containment filter over the JSONB details (the GIN index serves `@>`).
+    let outbound = activities::list(
+        &pool,
+        &admin,
+        &ActivityQuery {
+            metadata: Some(json!({"duration_seconds": 900})),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(outbound.items.len(), 1);
+    assert_eq!(outbound.items[0].subject, "Demo");
+
+    // Another workspace cannot read this timeline, nor log against this contact.
+    let stranger = workspace(&pool, "eve@example.com").await;
+    assert!(matches!(
+        activities::list(
+            &pool,
+            &stranger,
+            &ActivityQuery {
+                contact_id: Some(contact.id),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(Error::NotFound)
+    ));
+    let err =
+        activities::create(&pool, &stranger, &call("Sneaky", "2026-11-22T10:00:00Z", 1)).await;
+    assert!(
+        matches!(err, Err(Error::NotFound | Error::Validation { .. })),
+        "{err:?}"
+    );
+}
