@@ -1,12 +1,15 @@
 //! The REST API of API.md: thin handlers that authenticate, build a `Scope`, call a service and map the error.
 
+mod activities;
 mod auth;
+mod contacts;
+mod deals;
 mod pipelines;
 
 use app::state::AppState;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +27,24 @@ pub fn router() -> axum::Router<AppState> {
         .route("/auth/me", get(auth::me))
         .route("/auth/switch", post(auth::switch))
         .route("/pipelines", get(pipelines::list))
+        .route("/pipelines/{id}/deals", get(deals::board))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route(
+            "/contacts/{id}",
+            get(contacts::get)
+                .put(contacts::update)
+                .delete(contacts::delete),
+        )
+        .route("/contacts/{id}/deals", get(contacts::deals))
+        .route("/deals", post(deals::create))
+        .route(
+            "/deals/{id}",
+            get(deals::get).patch(deals::update).delete(deals::delete),
+        )
+        .route(
+            "/activities",
+            get(activities::list).post(activities::create),
+        )
         .fallback(|| async { ApiError(clearview::Error::NotFound) })
 }
 
@@ -85,6 +106,43 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         }
     }
+}
+
+/// Query-string parameters whose rejections answer in the API's error shape (400), never axum's plain text.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(Self(v)),
+            Err(rejection) => {
+                let body =
+                    json!({ "error": { "code": "bad_request", "message": rejection.body_text() } });
+                Err((StatusCode::BAD_REQUEST, Json(body)).into_response())
+            }
+        }
+    }
+}
+
+/// A resource id from the path. One that is not even a UUID names nothing: 404, as for an absent record.
+pub struct Id<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Id<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id))
+            .map_err(|_| ApiError(clearview::Error::NotFound))
+    }
+}
+
+/// `{"items": [...]}`, the API's list envelope for lists that are not paged.
+pub fn items<T: serde::Serialize>(items: Vec<T>) -> Json<serde_json::Value> {
+    Json(json!({ "items": items }))
 }
 
 /// The signed-in member's workspace scope, from the session cookie. 401 without a live session.

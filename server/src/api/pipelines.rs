@@ -1,15 +1,16 @@
 use app::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{ApiError, Scoped};
+use super::{ApiError, Scoped, items};
 
 /// `GET /api/pipelines`: every pipeline of the workspace with its stages in order.
 pub async fn list(
     State(state): State<AppState>,
     Scoped(scope): Scoped,
 ) -> Result<Json<Value>, ApiError> {
-    let items = clearview::services::pipelines::list(&state.pool, &scope).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(items(
+        clearview::services::pipelines::list(&state.pool, &scope).await?,
+    ))
 }

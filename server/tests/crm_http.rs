@@ -1,0 +1,505 @@
+//! The contacts, deals, board and activities routes of API.md over real HTTP: statuses and bodies, roles, another
+//! workspace's ids, bad input, and that refused requests change nothing.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers of the tests: a failed step must fail the test that called it"
+)]
+
+mod common;
+
+use common::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+/// A signed-in admin of a fresh workspace: (cookie, organization id).
+async fn admin(app: &TestApp, email: &str) -> (String, String) {
+    let (body, cookie) = app.signup(email).await;
+    let org = body["organization"]["id"].as_str().unwrap().to_owned();
+    (cookie, org)
+}
+
+/// A person who works in `org` with `role`, signed in there (the membership is written directly: invitations are
+/// another issue's subject).
+async fn member(app: &TestApp, org: &str, email: &str, role: &str) -> String {
+    let (body, cookie) = app.signup(email).await;
+    let user = body["user"]["id"].as_str().unwrap();
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1::uuid, $2::uuid, $3)")
+        .bind(org)
+        .bind(user)
+        .bind(role)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            "/api/auth/switch",
+            json!({"organization_id": org}),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    cookie
+}
+
+async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+async fn first_pipeline(app: &TestApp, cookie: &str) -> Value {
+    let body = json_of(
+        app.send(Method::GET, "/api/pipelines", None, cookie).await,
+        StatusCode::OK,
+    )
+    .await;
+    body["items"][0].clone()
+}
+
+fn stage_id(pipeline: &Value, name: &str) -> String {
+    pipeline["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .and_then(|s| s["id"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_rep_works_a_contact_through_a_deal_and_a_call(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (cookie, _) = admin(&app, "ada@example.com").await;
+
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper", "email": "grace@navy.mil", "company": "US Navy"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cid = contact["id"].as_str().unwrap();
+    assert_eq!(contact["version"], 1);
+
+    let listed = json_of(
+        app.send(Method::GET, "/api/contacts?q=navy&limit=10", None, &cookie)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    assert!(listed["next_cursor"].is_null());
+
+    let updated = json_of(
+        app.send(
+            Method::PUT,
+            &format!("/api/contacts/{cid}"),
+            Some(json!({"first_name": "Grace", "last_name": "Hopper", "company": "Yale", "version": 1})),
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(updated["company"], "Yale");
+    // The same stale version again: 409, and the first update stands.
+    let stale = app
+        .send(
+            Method::PUT,
+            &format!("/api/contacts/{cid}"),
+            Some(json!({"first_name": "Grace", "last_name": "Hopper", "company": "Harvard", "version": 1})),
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        json_of(stale, StatusCode::CONFLICT).await["error"]["code"],
+        "conflict"
+    );
+
+    let pipeline = first_pipeline(&app, &cookie).await;
+    let deal = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(
+                json!({"title": "Compiler", "contact_id": cid, "pipeline_id": pipeline["id"],
+                        "amount": {"amount_minor": 1_250_000, "currency": "EUR"}}),
+            ),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let did = deal["id"].as_str().unwrap();
+    assert_eq!(deal["stage_name"], "Lead");
+    assert_eq!(deal["probability"], 10);
+
+    let theirs = json_of(
+        app.send(
+            Method::GET,
+            &format!("/api/contacts/{cid}/deals"),
+            None,
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(theirs["items"][0]["id"], did);
+
+    let call = json_of(
+        app.send(
+            Method::POST,
+            "/api/activities",
+            Some(json!({"kind": "call", "deal_id": did, "contact_id": cid, "subject": "Intro call",
+                        "metadata": {"duration_seconds": 420, "direction": "outbound", "outcome": "connected"}})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(call["metadata"]["duration_seconds"], 420);
+    let timeline = json_of(
+        app.send(
+            Method::GET,
+            &format!("/api/activities?deal_id={did}&kind=call"),
+            None,
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(timeline["items"][0]["subject"], "Intro call");
+
+    // Move on the board, then read the board and one column's page.
+    let moved = json_of(
+        app.send(
+            Method::PATCH,
+            &format!("/api/deals/{did}"),
+            Some(json!({"version": deal["version"], "stage_id": stage_id(&pipeline, "Proposal")})),
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["stage_name"], "Proposal");
+    let pid = pipeline["id"].as_str().unwrap();
+    let board = json_of(
+        app.send(
+            Method::GET,
+            &format!("/api/pipelines/{pid}/deals"),
+            None,
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let proposal = board["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Proposal")
+        .unwrap();
+    assert_eq!(proposal["count"], 1);
+    assert_eq!(proposal["total_minor"], 1_250_000);
+    assert_eq!(proposal["weighted_minor"], 625_000);
+    let column = json_of(
+        app.send(
+            Method::GET,
+            &format!(
+                "/api/pipelines/{pid}/deals?stage_id={}",
+                stage_id(&pipeline, "Proposal")
+            ),
+            None,
+            &cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(column["items"][0]["id"], did);
+
+    let res = app
+        .send(Method::DELETE, &format!("/api/deals/{did}"), None, &cookie)
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/contacts/{cid}"),
+            None,
+            &cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.count("contacts").await, 0);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn another_workspaces_ids_are_404_on_every_route_and_change_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (ours, _) = admin(&app, "ada@example.com").await;
+    let (theirs, _) = admin(&app, "eve@example.com").await;
+
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+            &ours,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cid = contact["id"].as_str().unwrap();
+    let pipeline = first_pipeline(&app, &ours).await;
+    let pid = pipeline["id"].as_str().unwrap();
+    let deal = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": "Compiler", "contact_id": cid, "pipeline_id": pid})),
+            &ours,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let did = deal["id"].as_str().unwrap();
+    let audit_before = app.count("audit_log").await;
+
+    let routes: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/contacts/{cid}"), None),
+        (
+            Method::PUT,
+            format!("/api/contacts/{cid}"),
+            Some(json!({"first_name": "Eve", "last_name": "Was here"})),
+        ),
+        (Method::DELETE, format!("/api/contacts/{cid}"), None),
+        (Method::GET, format!("/api/contacts/{cid}/deals"), None),
+        (Method::GET, format!("/api/deals/{did}"), None),
+        (
+            Method::PATCH,
+            format!("/api/deals/{did}"),
+            Some(json!({"version": 1, "title": "Stolen"})),
+        ),
+        (Method::DELETE, format!("/api/deals/{did}"), None),
+        (Method::GET, format!("/api/pipelines/{pid}/deals"), None),
+        (
+            Method::POST,
+            "/api/deals".into(),
+            Some(json!({"title": "Mine now", "pipeline_id": pid})),
+        ),
+        (Method::GET, format!("/api/activities?deal_id={did}"), None),
+        (
+            Method::POST,
+            "/api/activities".into(),
+            Some(json!({"kind": "note", "deal_id": did, "subject": "peek"})),
+        ),
+    ];
+    for (method, path, body) in routes {
+        let res = app.send(method.clone(), &path, body, &theirs).await;
+        let body = json_of(res, StatusCode::NOT_FOUND).await;
+        assert_eq!(body["error"]["code"], "not_found", "{method} {path}");
+    }
+    assert_eq!(app.count("audit_log").await, audit_before);
+    let still = json_of(
+        app.send(Method::GET, &format!("/api/deals/{did}"), None, &ours)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(still["title"], "Compiler");
+    assert_eq!(still["version"], deal["version"]);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn roles_are_enforced_by_the_server(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, org) = admin(&app, "ada@example.com").await;
+    let rep = member(&app, &org, "rep@example.com", "rep").await;
+    let manager = member(&app, &org, "boss@example.com", "manager").await;
+
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+            &rep,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cid = contact["id"].as_str().unwrap();
+    let deal = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": "Admin's deal"})),
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let did = deal["id"].as_str().unwrap();
+
+    // A rep: no deleting contacts, no setting probability, no changing someone else's deal.
+    for (method, path, body) in [
+        (Method::DELETE, format!("/api/contacts/{cid}"), None),
+        (
+            Method::PATCH,
+            format!("/api/deals/{did}"),
+            Some(json!({"version": deal["version"], "probability": 80})),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/deals/{did}"),
+            Some(json!({"version": deal["version"], "title": "Mine"})),
+        ),
+        (Method::DELETE, format!("/api/deals/{did}"), None),
+    ] {
+        let res = app.send(method.clone(), &path, body, &rep).await;
+        let body = json_of(res, StatusCode::FORBIDDEN).await;
+        assert_eq!(body["error"]["code"], "forbidden", "{method} {path}");
+    }
+    let unchanged = json_of(
+        app.send(Method::GET, &format!("/api/deals/{did}"), None, &rep)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(unchanged["version"], deal["version"]);
+    assert_eq!(unchanged["probability_explicit"], false);
+
+    // A manager may set the probability and delete.
+    let set = json_of(
+        app.send(
+            Method::PATCH,
+            &format!("/api/deals/{did}"),
+            Some(json!({"version": deal["version"], "probability": 80})),
+            &manager,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(set["probability"], 80);
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/contacts/{cid}"),
+            None,
+            &manager,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn bad_input_gets_clear_errors_never_a_500(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (cookie, _) = admin(&app, "ada@example.com").await;
+
+    let body = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "", "last_name": "X", "email": "nope"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["fields"]["first_name"].is_string(), "{body}");
+    assert!(body["error"]["fields"]["email"].is_string(), "{body}");
+
+    let body = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": "X", "amount": "twelve", "currency": "EUR"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(body["error"]["fields"]["amount"].is_string(), "{body}");
+
+    let body = json_of(
+        app.send(
+            Method::POST,
+            "/api/activities",
+            Some(
+                json!({"kind": "call", "subject": "Hi", "metadata": {"duration_seconds": "long"}}),
+            ),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(body["error"]["code"], "validation_failed");
+
+    // Not a UUID: names nothing.
+    let res = app
+        .send(Method::GET, "/api/contacts/not-a-uuid", None, &cookie)
+        .await;
+    assert_eq!(
+        json_of(res, StatusCode::NOT_FOUND).await["error"]["code"],
+        "not_found"
+    );
+    // A query string of the wrong type, or a forged cursor.
+    let res = app
+        .send(Method::GET, "/api/contacts?limit=lots", None, &cookie)
+        .await;
+    assert_eq!(
+        json_of(res, StatusCode::BAD_REQUEST).await["error"]["code"],
+        "bad_request"
+    );
+    let res = app
+        .send(Method::GET, "/api/contacts?cursor=zzz", None, &cookie)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .send(
+            Method::GET,
+            "/api/activities?metadata=%5B1%5D",
+            None,
+            &cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Without a session: 401 in the same shape.
+    let res = app
+        .client
+        .get(app.url("/api/contacts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        json_of(res, StatusCode::UNAUTHORIZED).await["error"]["code"],
+        "unauthenticated"
+    );
+    assert_eq!(app.count("contacts").await, 0);
+    assert_eq!(app.count("deals").await, 0);
+    assert_eq!(app.count("activities").await, 0);
+}
