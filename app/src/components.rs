@@ -2,15 +2,17 @@
 
 use leptos::prelude::*;
 
+use crate::error::ApiError;
+
 /// The message under a form field, announced to screen readers.
 #[component]
 pub fn FieldError(
     #[prop(into)] message: Signal<Option<String>>,
-    id: &'static str,
+    #[prop(into)] id: String,
 ) -> impl IntoView {
     view! {
         <Show when=move || message.get().is_some()>
-            <p class="field-error" id=id role="alert">{move || message.get()}</p>
+            <p class="field-error" id=id.clone() role="alert">{move || message.get()}</p>
         </Show>
     }
 }
@@ -22,5 +24,137 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
         <Show when=move || message.get().is_some()>
             <div class="form-error" role="alert">{move || message.get()}</div>
         </Show>
+    }
+}
+
+/// Field errors of a form: the browser's own verdict (the shared `clearview::domain` rules) for the fields a person
+/// has left, or for all of them once the form was submitted; else what the server answered for that field.
+#[derive(Clone, Copy)]
+pub struct FieldErrors {
+    touched: RwSignal<Vec<&'static str>>,
+    submitted: RwSignal<bool>,
+    local: Memo<clearview::FieldErrors>,
+    server: Signal<Option<ApiError>>,
+}
+
+impl FieldErrors {
+    pub fn new(
+        local: Memo<clearview::FieldErrors>,
+        server: impl Fn() -> Option<ApiError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            touched: RwSignal::new(Vec::new()),
+            submitted: RwSignal::new(false),
+            local,
+            server: Signal::derive(server),
+        }
+    }
+
+    /// From now on the browser's verdict on `name` is shown.
+    pub fn touch(self, name: &'static str) {
+        self.touched.update(|t| {
+            if !t.contains(&name) {
+                t.push(name);
+            }
+        })
+    }
+
+    /// Marks the form submitted: every field shows its verdict.
+    pub fn submit(self) {
+        self.submitted.set(true);
+    }
+
+    /// Starts afresh (after a successful submission).
+    pub fn reset(self) {
+        self.touched.set(Vec::new());
+        self.submitted.set(false);
+    }
+
+    pub fn of(self, name: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            if (self.submitted.get() || self.touched.read().contains(&name))
+                && let Some(m) = self.local.read().get(name)
+            {
+                return Some(m.clone());
+            }
+            self.server.get().and_then(|e| e.field(name))
+        })
+    }
+
+    /// A server error that names no field (shown once, above the submit button).
+    pub fn form(self) -> Signal<Option<String>> {
+        Signal::derive(move || {
+            self.server
+                .get()
+                .filter(|e| e.fields.is_empty())
+                .map(|e| e.message)
+        })
+    }
+}
+
+/// Percent-encodes a query-string value (everything but unreserved characters).
+pub fn encode_query_value(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An amount for people: thousands grouped, the currency's decimals, the code after it ("12,500.00 EUR").
+pub fn format_money(amount_minor: i64, currency: clearview::domain::Currency) -> String {
+    let plain = clearview::domain::Money {
+        amount_minor,
+        currency,
+    }
+    .to_decimal_string();
+    let (sign, digits) = match plain.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", plain.as_str()),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let mut grouped = String::with_capacity(int.len() + int.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if frac.is_empty() {
+        format!("{sign}{grouped} {currency}")
+    } else {
+        format!("{sign}{grouped}.{frac} {currency}")
+    }
+}
+
+/// A moment as the timelines show it: date and minutes, in UTC.
+pub fn format_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
+}
+
+/// The signed-in member's role (from the app shell).
+pub fn my_role() -> clearview::domain::Role {
+    use_context::<crate::auth::Me>()
+        .map(|me| me.role)
+        .unwrap_or(clearview::domain::Role::Rep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped_exactly() {
+        let eur = clearview::domain::Currency::parse("EUR").unwrap();
+        assert_eq!(format_money(1_250_000_050, eur), "12,500,000.50 EUR");
+        assert_eq!(format_money(99, eur), "0.99 EUR");
+        assert_eq!(format_money(100_000, eur), "1,000.00 EUR");
+        let jpy = clearview::domain::Currency::parse("JPY").unwrap();
+        assert_eq!(format_money(1_000, jpy), "1,000 JPY");
     }
 }

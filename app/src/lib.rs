@@ -1,7 +1,10 @@
 //! Clearview's user interface: routes, pages, components and the server functions they call.
 
+pub mod activities;
 pub mod auth;
 pub mod components;
+pub mod contacts;
+pub mod deals;
 pub mod error;
 pub mod pages;
 pub mod workspace;
@@ -16,11 +19,11 @@ pub mod state;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    contacts::ContactsPage, login::LoginPage, pipeline::PipelinePage, settings::SettingsPage,
-    shell::Protected, signup::SignupPage,
+    contact::ContactPage, contacts::ContactsPage, deal::DealPage, login::LoginPage,
+    pipeline::PipelinePage, settings::SettingsPage, shell::Protected, signup::SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -65,11 +68,16 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
-                <ParentRoute path=path!("") view=Protected>
-                    <Route path=path!("") view=|| view! { <Redirect path="/contacts"/> }/>
-                    <Route path=path!("/contacts") view=ContactsPage/>
-                    <Route path=path!("/pipeline") view=PipelinePage/>
-                    <Route path=path!("/settings") view=SettingsPage/>
+                // Signed-in pages render completely on the server before they are sent (SsrMode::Async): the first
+                // paint has the data, and every page works without JavaScript, where streamed fragments could not
+                // be swapped in.
+                <ParentRoute path=path!("") view=Protected ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path="/contacts"/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/contacts") view=ContactsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/contacts/:id") view=ContactPage ssr=SsrMode::Async/>
+                    <Route path=path!("/deals/:id") view=DealPage ssr=SsrMode::Async/>
+                    <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
             </div>

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod embedded_pg;
+pub mod live;
 pub mod security;
 pub mod telemetry;
 pub mod web;

@@ -106,7 +106,12 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
         .with_state(state.clone());
 
     Ok(Router::new()
-        .nest("/api", crate::api::router().with_state(state))
+        .nest(
+            "/api",
+            crate::api::router()
+                .layer(axum::Extension(crate::live::Feed::start(pool)))
+                .with_state(state),
+        )
         .merge(probes)
         .merge(pages)
         .layer(
@@ -171,4 +176,5 @@ pub async fn shutdown_signal() {
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: draining requests");
+    crate::live::close_all();
 }

@@ -503,3 +503,129 @@ async fn bad_input_gets_clear_errors_never_a_500(pool: PgPool) {
     assert_eq!(app.count("deals").await, 0);
     assert_eq!(app.count("activities").await, 0);
 }
+
+/// Reads server-sent events until one named `kind` arrives; its data as JSON. `None` after `wait`.
+async fn next_event(
+    res: &mut reqwest::Response,
+    buf: &mut String,
+    kind: &str,
+    wait: std::time::Duration,
+) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let name = block
+                .lines()
+                .find_map(|l| l.strip_prefix("event:"))
+                .map(str::trim);
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(str::trim);
+            if name == Some(kind) {
+                return Some(serde_json::from_str(data.unwrap_or("null")).unwrap());
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .ok()?
+            .unwrap()?;
+        buf.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_watching_board_hears_of_its_own_workspaces_moves_only(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (a, _) = admin(&app, "a@example.com").await;
+    let (b, _) = admin(&app, "b@example.com").await;
+    let pa = first_pipeline(&app, &a).await;
+    let pb = first_pipeline(&app, &b).await;
+    let events = |p: &Value| format!("/api/pipelines/{}/events", p["id"].as_str().unwrap());
+
+    // Another workspace's board does not exist for you; nobody's board exists for a stranger.
+    let res = app.send(Method::GET, &events(&pb), None, &a).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = app.client.get(app.url(&events(&pa))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let mut stream = app.send(Method::GET, &events(&pa), None, &a).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(
+        stream.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut buf = String::new();
+    let new_deal = |cookie: String, pipeline: Value, title: &'static str| {
+        let app = &app;
+        async move {
+            json_of(
+                app.send(
+                    Method::POST,
+                    "/api/deals",
+                    Some(json!({"title": title, "pipeline_id": pipeline["id"]})),
+                    &cookie,
+                )
+                .await,
+                StatusCode::CREATED,
+            )
+            .await
+        }
+    };
+    // The process starts listening in the background: wait until a change of ours is heard.
+    let mut heard = None;
+    for _ in 0..20 {
+        let warm = new_deal(a.clone(), pa.clone(), "Warm-up").await;
+        if let Some(e) = next_event(
+            &mut stream,
+            &mut buf,
+            "deal",
+            std::time::Duration::from_millis(500),
+        )
+        .await
+        {
+            assert_eq!(e["deal_id"], warm["id"]);
+            heard = Some(e);
+            break;
+        }
+    }
+    assert!(heard.is_some(), "no change was announced within 10 s");
+
+    // B's change first, then A's move: the first event A's board hears is its own move.
+    new_deal(b.clone(), pb.clone(), "Elsewhere").await;
+    let deal = new_deal(a.clone(), pa.clone(), "Watched").await;
+    let created = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("the new deal is announced");
+    assert_eq!(created["deal_id"], deal["id"]);
+    let target = &pa["stages"][2]["id"];
+    json_of(
+        app.send(
+            Method::PATCH,
+            &format!("/api/deals/{}", deal["id"].as_str().unwrap()),
+            Some(json!({"version": deal["version"], "stage_id": target})),
+            &a,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let moved = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("the move is announced");
+    assert_eq!(moved["deal_id"], deal["id"]);
+    assert_eq!(&moved["stage_id"], target);
+    assert_eq!(moved["version"], 2);
+    assert_eq!(moved["op"], "update");
+}

@@ -1,9 +1,12 @@
+pub mod contact;
 pub mod contacts;
+pub mod deal;
 pub mod login;
 pub mod pipeline;
 pub mod settings;
 pub mod shell;
 pub mod signup;
+pub mod timeline;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

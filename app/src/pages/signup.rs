@@ -4,42 +4,23 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::auth::Signup;
-use crate::components::{FieldError, FormError};
+use crate::components::{FieldError, FieldErrors, FormError};
 
 /// Sign-up checks each field as it is typed, with the same `clearview::domain` rules the server enforces.
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let action = ServerAction::<Signup>::new();
     let input = RwSignal::new(SignupInput::default());
-    // Fields the person has left (or submitted): only those show the browser's own verdict.
-    let touched = RwSignal::new(Vec::<&'static str>::new());
     let local_errors = Memo::new(move |_| match ValidSignup::parse(&input.read()) {
         Ok(_) => Default::default(),
         Err(e) => e.fields().cloned().unwrap_or_default(),
     });
-    let server_error = move || action.value().get().and_then(|r| r.err());
-    let field_error = move |name: &'static str| {
-        Signal::derive(move || {
-            if touched.read().contains(&name)
-                && let Some(m) = local_errors.read().get(name)
-            {
-                return Some(m.clone());
-            }
-            server_error().and_then(|e| e.field(name))
-        })
-    };
-    let form_error = Signal::derive(move || {
-        server_error()
-            .filter(|e| e.fields.is_empty())
-            .map(|e| e.message)
+    let errors = FieldErrors::new(local_errors, move || {
+        action.value().get().and_then(|r| r.err())
     });
-    let touch = move |name: &'static str| {
-        touched.update(|t| {
-            if !t.contains(&name) {
-                t.push(name);
-            }
-        })
-    };
+    let field_error = move |name: &'static str| errors.of(name);
+    let form_error = errors.form();
+    let touch = move |name: &'static str| errors.touch(name);
 
     view! {
         <Title text="Create your workspace"/>
@@ -52,14 +33,22 @@ pub fn SignupPage() -> impl IntoView {
                     <label for="signup-name">"Your name"</label>
                     <input id="signup-name" name="name" autocomplete="name" required
                         on:input=move |ev| input.update(|i| i.name = event_target_value(&ev))
-                        on:blur=move |_| touch("name")
+                        // Text typed before the page hydrated never fired `input`: take it on leaving the field.
+                        on:blur=move |ev| {
+                            input.update(|i| i.name = event_target_value(&ev));
+                            touch("name");
+                        }
                         aria-describedby="signup-name-error"/>
                     <FieldError message=field_error("name") id="signup-name-error"/>
 
                     <label for="signup-email">"Work e-mail"</label>
                     <input id="signup-email" type="email" name="email" autocomplete="email" required
                         on:input=move |ev| input.update(|i| i.email = event_target_value(&ev))
-                        on:blur=move |_| touch("email")
+                        // Text typed before the page hydrated never fired `input`: take it on leaving the field.
+                        on:blur=move |ev| {
+                            input.update(|i| i.email = event_target_value(&ev));
+                            touch("email");
+                        }
                         aria-describedby="signup-email-error"/>
                     <FieldError message=field_error("email") id="signup-email-error"/>
 
@@ -76,7 +65,11 @@ pub fn SignupPage() -> impl IntoView {
                     <label for="signup-org">"Company or team name"</label>
                     <input id="signup-org" name="organization_name" autocomplete="organization" required
                         on:input=move |ev| input.update(|i| i.organization_name = event_target_value(&ev))
-                        on:blur=move |_| touch("organization_name")
+                        // Text typed before the page hydrated never fired `input`: take it on leaving the field.
+                        on:blur=move |ev| {
+                            input.update(|i| i.organization_name = event_target_value(&ev));
+                            touch("organization_name");
+                        }
                         aria-describedby="signup-org-error"/>
                     <FieldError message=field_error("organization_name") id="signup-org-error"/>
 

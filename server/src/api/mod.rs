@@ -28,6 +28,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/auth/switch", post(auth::switch))
         .route("/pipelines", get(pipelines::list))
         .route("/pipelines/{id}/deals", get(deals::board))
+        .route("/pipelines/{id}/events", get(pipelines::events))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route(
             "/contacts/{id}",

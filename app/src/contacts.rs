@@ -1,0 +1,126 @@
+//! Server functions of the contacts pages: the same services as `/api/contacts`.
+#![allow(
+    clippy::too_many_arguments,
+    reason = "a server function takes a form's fields one by one, named as the form names them"
+)]
+
+use clearview::model::{Contact, ContactPage};
+use leptos::prelude::*;
+
+use crate::error::ApiError;
+
+/// One page of the contacts table: a search over name, e-mail and company, an order, and where the last page ended.
+#[server(prefix = "/fn")]
+pub async fn list_contacts(
+    q: String,
+    sort: String,
+    dir: String,
+    cursor: Option<String>,
+) -> Result<ContactPage, ApiError> {
+    use clearview::model::{ContactQuery, ContactSort, SortDir};
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    let query = ContactQuery {
+        q,
+        sort: ContactSort::parse_or_default(&sort),
+        dir: SortDir::parse_or_default(&dir),
+        cursor: cursor.filter(|c| !c.is_empty()),
+        limit: None,
+    };
+    Ok(clearview::services::contacts::list(&cx.state.pool, &scope, &query).await?)
+}
+
+/// Creates a contact owned by the person creating it.
+#[server(prefix = "/fn")]
+pub async fn create_contact(
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    company: String,
+    title: String,
+) -> Result<Contact, ApiError> {
+    use clearview::model::ContactInput;
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    let input = ContactInput {
+        first_name,
+        last_name,
+        email: Some(email),
+        phone: Some(phone),
+        company: Some(company),
+        title: Some(title),
+        ..Default::default()
+    };
+    Ok(clearview::services::contacts::create(&cx.state.pool, &scope, &input).await?)
+}
+
+/// A contact with their deals, for the contact page.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ContactData {
+    pub contact: Contact,
+    pub deals: Vec<clearview::model::Deal>,
+    /// For the new-deal form's stage choice.
+    pub pipelines: Vec<clearview::model::Pipeline>,
+}
+
+#[server(prefix = "/fn")]
+pub async fn get_contact(id: String) -> Result<ContactData, ApiError> {
+    use clearview::services::{contacts, deals, pipelines};
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    let id = crate::deals::parse_id(&id)?;
+    let contact = contacts::get(&cx.state.pool, &scope, id).await?;
+    let deals = deals::for_contact(&cx.state.pool, &scope, id).await?;
+    let pipelines = pipelines::list(&cx.state.pool, &scope).await?;
+    Ok(ContactData {
+        contact,
+        deals,
+        pipelines,
+    })
+}
+
+/// Saves the edit form; a save based on an older `version` is refused as a conflict.
+#[server(prefix = "/fn")]
+pub async fn update_contact(
+    id: String,
+    version: i32,
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    company: String,
+    title: String,
+) -> Result<Contact, ApiError> {
+    use clearview::model::ContactInput;
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    let input = ContactInput {
+        first_name,
+        last_name,
+        email: Some(email),
+        phone: Some(phone),
+        company: Some(company),
+        title: Some(title),
+        version: Some(version),
+        ..Default::default()
+    };
+    Ok(clearview::services::contacts::update(
+        &cx.state.pool,
+        &scope,
+        crate::deals::parse_id(&id)?,
+        &input,
+    )
+    .await?)
+}
+
+/// Deletes a contact (managers and admins) and returns to the table.
+#[server(prefix = "/fn")]
+pub async fn delete_contact(id: String) -> Result<(), ApiError> {
+    let cx = crate::ctx::Ctx::load()?;
+    let scope = cx.scope().await?;
+    clearview::services::contacts::delete(&cx.state.pool, &scope, crate::deals::parse_id(&id)?)
+        .await?;
+    leptos_axum::redirect("/contacts");
+    Ok(())
+}
