@@ -94,6 +94,7 @@ pub struct Pipeline {
 mod activities;
 mod contacts;
 mod deals;
+mod pipelines;
 pub(crate) mod serde_opt;
 
 pub use activities::{Activity, ActivityInput, ActivityQuery, ValidActivity};
@@ -103,4 +104,9 @@ pub use contacts::{
 pub use deals::{
     AmountInput, Board, BoardColumn, CurrencyTotal, Deal, DealForm, DealPatch, NewDeal,
     NumberInput, Page, ValidPatch, default_currency,
+};
+pub use pipelines::{
+    PipelineInput, PipelinePatch, StageDelete, StageInput, StagePatch, ValidStage,
+    probability as pipelines_probability, rot_days as pipelines_rot_days,
+    stage_name as pipelines_stage_name,
 };

@@ -629,3 +629,260 @@ async fn a_watching_board_hears_of_its_own_workspaces_moves_only(pool: PgPool) {
     assert_eq!(moved["version"], 2);
     assert_eq!(moved["op"], "update");
 }
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn admins_configure_pipelines_and_stages_and_no_deal_is_lost(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, org) = admin(&app, "admin@example.com").await;
+    let manager = member(&app, &org, "manager@example.com", "manager").await;
+    let (other, _) = admin(&app, "other@example.com").await;
+
+    // Only admins configure; another workspace's admin cannot even see it.
+    let body = json!({"name": "Renewals", "stages": [
+        {"name": "Due", "probability": 60, "rot_days": 14},
+        {"name": "Renewed", "kind": "won"},
+        {"name": "Churned", "kind": "lost"}
+    ]});
+    let res = app
+        .send(Method::POST, "/api/pipelines", Some(body.clone()), &manager)
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let p = json_of(
+        app.send(
+            Method::POST,
+            "/api/pipelines",
+            Some(body.clone()),
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let stages: Vec<&str> = p["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["Due", "Renewed", "Churned"]);
+    assert_eq!(p["stages"][1]["probability"], 100);
+    let pid = p["id"].as_str().unwrap().to_owned();
+    for method in [Method::GET, Method::PATCH, Method::DELETE] {
+        let res = app
+            .send(
+                method.clone(),
+                &format!("/api/pipelines/{pid}"),
+                Some(json!({"name": "x"})),
+                &other,
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{method}");
+    }
+    // Same name twice, bad stage lists: field errors, nothing written.
+    let before = app.count("pipelines").await;
+    let dup = json_of(
+        app.send(Method::POST, "/api/pipelines", Some(body), &admin_cookie)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(dup["error"]["fields"]["name"].is_string(), "{dup}");
+    let bad = json_of(
+        app.send(
+            Method::POST,
+            "/api/pipelines",
+            Some(json!({"name": "Bad", "stages": [{"name": "", "probability": 140, "kind": "maybe"}]})),
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    for f in ["stages.0.name", "stages.0.probability", "stages.0.kind"] {
+        assert!(bad["error"]["fields"][f].is_string(), "{f}: {bad}");
+    }
+    assert_eq!(app.count("pipelines").await, before);
+
+    // A stage added in the middle; a stage moved; a won stage's probability is fixed.
+    let due = p["stages"][0]["id"].as_str().unwrap().to_owned();
+    let churned = p["stages"][2]["id"].as_str().unwrap().to_owned();
+    let added = json_of(
+        app.send(
+            Method::POST,
+            &format!("/api/pipelines/{pid}/stages"),
+            Some(json!({"name": "Negotiating", "probability": 80, "position": 1})),
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(added["position"], 1);
+    let sid = added["id"].as_str().unwrap().to_owned();
+    let moved = json_of(
+        app.send(
+            Method::PATCH,
+            &format!("/api/stages/{sid}"),
+            Some(json!({"position": 0, "name": "Talking"})),
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (moved["position"].as_i64(), moved["name"].as_str()),
+        (Some(0), Some("Talking"))
+    );
+    let won = p["stages"][1]["id"].as_str().unwrap();
+    let res = app
+        .send(
+            Method::PATCH,
+            &format!("/api/stages/{won}"),
+            Some(json!({"probability": 50})),
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let order: Vec<String> = json_of(
+        app.send(
+            Method::GET,
+            &format!("/api/pipelines/{pid}"),
+            None,
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{}@{}", s["name"].as_str().unwrap(), s["position"]))
+        .collect();
+    assert_eq!(order, ["Talking@0", "Due@1", "Renewed@2", "Churned@3"]);
+
+    // Deleting a stage that holds deals needs a stage of the same kind to move them to; every deal arrives.
+    for title in ["One", "Two", "Three"] {
+        json_of(
+            app.send(
+                Method::POST,
+                "/api/deals",
+                Some(json!({"title": title, "stage_id": due})),
+                &admin_cookie,
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/stages/{due}"),
+            None,
+            &admin_cookie,
+        )
+        .await;
+    let body = json_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["error"]["fields"]["move_to"]
+            .as_str()
+            .unwrap()
+            .contains("3 deal"),
+        "{body}"
+    );
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/stages/{due}?move_to={churned}"),
+            None,
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/stages/{due}?move_to={sid}"),
+            None,
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let board = json_of(
+        app.send(
+            Method::GET,
+            &format!("/api/pipelines/{pid}/deals"),
+            None,
+            &admin_cookie,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let talking = &board["stages"][0];
+    assert_eq!(talking["name"], "Talking");
+    assert_eq!(talking["count"], 3);
+    let titles: Vec<&str> = talking["deals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["One", "Two", "Three"],
+        "the moved deals keep their order"
+    );
+    assert_eq!(board["stages"].as_array().unwrap().len(), 3);
+
+    // The last open stage stays; a pipeline with deals stays; the workspace's last pipeline stays.
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/stages/{sid}"),
+            None,
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/pipelines/{pid}"),
+            None,
+            &admin_cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let sales = first_pipeline(&app, &other).await;
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/pipelines/{}", sales["id"].as_str().unwrap()),
+            None,
+            &other,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // Every change left its audit row.
+    let actions: Vec<String> = sqlx::query_scalar(
+        "select action from audit_log where org_id = $1::uuid and entity_type in ('pipeline', 'stage') order by seq",
+    )
+    .bind(&org)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        actions,
+        [
+            "pipeline.created",
+            "pipeline.created",
+            "stage.created",
+            "stage.updated",
+            "stage.deleted"
+        ]
+    );
+}

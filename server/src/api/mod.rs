@@ -26,7 +26,18 @@ pub fn router() -> axum::Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
         .route("/auth/switch", post(auth::switch))
-        .route("/pipelines", get(pipelines::list))
+        .route("/pipelines", get(pipelines::list).post(pipelines::create))
+        .route(
+            "/pipelines/{id}",
+            get(pipelines::get)
+                .patch(pipelines::update)
+                .delete(pipelines::delete),
+        )
+        .route("/pipelines/{id}/stages", post(pipelines::add_stage))
+        .route(
+            "/stages/{id}",
+            axum::routing::patch(pipelines::update_stage).delete(pipelines::delete_stage),
+        )
         .route("/pipelines/{id}/deals", get(deals::board))
         .route("/pipelines/{id}/events", get(pipelines::events))
         .route("/contacts", get(contacts::list).post(contacts::create))

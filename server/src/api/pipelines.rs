@@ -9,7 +9,14 @@ use futures_util::Stream;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::{ApiError, Id, Scoped, items};
+use clearview::domain::StageId;
+use clearview::model::{
+    Pipeline, PipelineInput, PipelinePatch, Stage, StageDelete, StageInput, StagePatch,
+};
+use clearview::services::pipelines;
+use http::StatusCode;
+
+use super::{ApiError, Id, JsonBody, Params, Scoped, items};
 use crate::live::{self, Feed, Notice};
 
 /// `GET /api/pipelines`: every pipeline of the workspace with its stages in order.
@@ -20,6 +27,82 @@ pub async fn list(
     Ok(items(
         clearview::services::pipelines::list(&state.pool, &scope).await?,
     ))
+}
+
+/// `POST /api/pipelines` (admins): `{name, stages?: [{name, probability?, kind?, rot_days?}]}` → 201 with the
+/// pipeline; without `stages` it gets the default six.
+pub async fn create(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    JsonBody(input): JsonBody<PipelineInput>,
+) -> Result<(StatusCode, Json<Pipeline>), ApiError> {
+    let p = pipelines::create(&state.pool, &scope, &input).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+/// `GET /api/pipelines/{id}` → the pipeline with its stages.
+pub async fn get(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<PipelineId>,
+) -> Result<Json<Pipeline>, ApiError> {
+    Ok(Json(pipelines::get(&state.pool, &scope, id).await?))
+}
+
+/// `PATCH /api/pipelines/{id}` (admins): `{name?, position?}`.
+pub async fn update(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<PipelineId>,
+    JsonBody(patch): JsonBody<PipelinePatch>,
+) -> Result<Json<Pipeline>, ApiError> {
+    Ok(Json(
+        pipelines::update(&state.pool, &scope, id, &patch).await?,
+    ))
+}
+
+/// `DELETE /api/pipelines/{id}` (admins) → 204; 409 while it holds deals or is the workspace's last.
+pub async fn delete(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<PipelineId>,
+) -> Result<StatusCode, ApiError> {
+    pipelines::delete(&state.pool, &scope, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/pipelines/{id}/stages` (admins): `{name, probability?, kind?, rot_days?, position?}` → 201.
+pub async fn add_stage(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<PipelineId>,
+    JsonBody(input): JsonBody<StageInput>,
+) -> Result<(StatusCode, Json<Stage>), ApiError> {
+    let s = pipelines::add_stage(&state.pool, &scope, id, &input).await?;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// `PATCH /api/stages/{id}` (admins): `{name?, probability?, rot_days?, position?}`.
+pub async fn update_stage(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<StageId>,
+    JsonBody(patch): JsonBody<StagePatch>,
+) -> Result<Json<Stage>, ApiError> {
+    Ok(Json(
+        pipelines::update_stage(&state.pool, &scope, id, &patch).await?,
+    ))
+}
+
+/// `DELETE /api/stages/{id}?move_to=` (admins) → 204; a stage holding deals needs `move_to`.
+pub async fn delete_stage(
+    State(state): State<AppState>,
+    Scoped(scope): Scoped,
+    Id(id): Id<StageId>,
+    Params(q): Params<StageDelete>,
+) -> Result<StatusCode, ApiError> {
+    pipelines::delete_stage(&state.pool, &scope, id, q.move_to).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/pipelines/{id}/events`: server-sent events for a board. Each committed change of one of the pipeline's
