@@ -62,21 +62,34 @@ pub struct ContactData {
     pub deals: Vec<clearview::model::Deal>,
     /// For the new-deal form's stage choice.
     pub pipelines: Vec<clearview::model::Pipeline>,
+    /// The first page of their timeline.
+    pub timeline: clearview::model::Page<clearview::model::Activity>,
 }
 
 #[server(prefix = "/fn")]
 pub async fn get_contact(id: String) -> Result<ContactData, ApiError> {
-    use clearview::services::{contacts, deals, pipelines};
+    use clearview::model::ActivityQuery;
+    use clearview::services::{activities, contacts, deals, pipelines};
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
     let id = crate::deals::parse_id(&id)?;
     let contact = contacts::get(&cx.state.pool, &scope, id).await?;
     let deals = deals::for_contact(&cx.state.pool, &scope, id).await?;
     let pipelines = pipelines::list(&cx.state.pool, &scope).await?;
+    let timeline = activities::list(
+        &cx.state.pool,
+        &scope,
+        &ActivityQuery {
+            contact_id: Some(id),
+            ..Default::default()
+        },
+    )
+    .await?;
     Ok(ContactData {
         contact,
         deals,
         pipelines,
+        timeline,
     })
 }
 

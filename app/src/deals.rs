@@ -25,6 +25,8 @@ pub struct DealData {
     pub deal: Deal,
     pub pipeline: Pipeline,
     pub owners: Vec<(UserId, String)>,
+    /// The first page of its timeline.
+    pub timeline: Page<clearview::model::Activity>,
 }
 
 /// An id from a form or an address; one that is not an id names nothing, like an unknown one.
@@ -106,11 +108,21 @@ pub async fn move_deal(
 /// One deal with its pipeline and the workspace's members.
 #[server(prefix = "/fn")]
 pub async fn get_deal(id: String) -> Result<DealData, ApiError> {
-    use clearview::services::{contacts, deals, pipelines};
+    use clearview::model::ActivityQuery;
+    use clearview::services::{activities, contacts, deals, pipelines};
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
     let pool = &cx.state.pool;
     let deal = deals::get(pool, &scope, parse_id(&id)?).await?;
+    let timeline = activities::list(
+        pool,
+        &scope,
+        &ActivityQuery {
+            deal_id: Some(deal.id),
+            ..Default::default()
+        },
+    )
+    .await?;
     let pipeline = pipelines::list(pool, &scope)
         .await?
         .into_iter()
@@ -121,6 +133,7 @@ pub async fn get_deal(id: String) -> Result<DealData, ApiError> {
         deal,
         pipeline,
         owners,
+        timeline,
     })
 }
 

@@ -1,4 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
+import { type Page } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 async function signUp(page: Page, email: string, hydrated = true) {
   await page.goto("/signup");

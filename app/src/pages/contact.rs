@@ -41,8 +41,8 @@ pub fn ContactPage() -> impl IntoView {
     let deal_created = successes(create_deal);
     let logged = successes(log);
     let data = Resource::new(
-        move || (id.get(), saved.get(), deal_created.get()),
-        |(id, _, _)| get_contact(id),
+        move || (id.get(), saved.get(), deal_created.get(), logged.get()),
+        |(id, _, _, _)| get_contact(id),
     );
     view! {
         <section class="page">
@@ -58,7 +58,7 @@ pub fn ContactPage() -> impl IntoView {
                             </div>
                         }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                        Ok(ContactData { contact, deals, pipelines }) => {
+                        Ok(ContactData { contact, deals, pipelines, timeline }) => {
                             let contact_id = contact.id;
                             view! {
                                 <Title text=contact.full_name()/>
@@ -72,7 +72,7 @@ pub fn ContactPage() -> impl IntoView {
                                                 <summary>"Log a call, e-mail, meeting, note or task"</summary>
                                                 <LogActivityForm contact_id=Some(contact_id) action=log/>
                                             </details>
-                                            <Timeline contact_id refresh=logged/>
+                                            <Timeline first=timeline contact_id/>
                                         </section>
                                     </div>
                                     <aside class="split-side">

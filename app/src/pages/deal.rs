@@ -60,7 +60,7 @@ pub fn DealPage() -> impl IntoView {
                                                 <summary>"Log a call, e-mail, meeting, note or task"</summary>
                                                 <LogActivityForm deal_id=Some(deal_id) contact_id=data.deal.contact_id action=log/>
                                             </details>
-                                            <Timeline deal_id refresh=logged/>
+                                            <Timeline first=data.timeline.clone() deal_id/>
                                         </section>
                                     </div>
                                     <aside class="split-side">
@@ -138,7 +138,7 @@ fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl
                     <label for="deal-probability-input">"Win probability (%)"</label>
                     <input id="deal-probability-input" name="probability" type="number" min="0" max="100" step="1"
                         value=if d.probability_explicit { d.probability.to_string() } else { String::new() }
-                        placeholder=format!("{} (stage default)", d.probability)
+                        placeholder=d.probability.to_string()
                         aria-describedby="deal-probability-error"/>
                     <button type="submit" class="btn" disabled=move || probability.pending().get()>"Set"</button>
                     <FieldError message=Signal::derive(move || prob_error().and_then(|e| e.field("probability"))) id="deal-probability-error"/>

@@ -1,7 +1,7 @@
 //! The activity timeline of a deal or contact, and the form that logs a call, e-mail, meeting, note or task.
 
 use clearview::domain::{ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, ContactId, DealId};
-use clearview::model::Activity;
+use clearview::model::{Activity, Page};
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -104,19 +104,16 @@ fn entry(a: Activity, show_deal: bool) -> impl IntoView {
     }
 }
 
-/// A timeline, newest first, with older entries on request. `refresh` reloads it (after something was logged).
+/// A timeline, newest first: the first page comes with the page's data (rendered on the server), older entries on
+/// request.
 #[component]
 pub fn Timeline(
+    first: Page<Activity>,
     #[prop(optional)] deal_id: Option<DealId>,
     #[prop(optional)] contact_id: Option<ContactId>,
-    #[prop(into)] refresh: Signal<u32>,
 ) -> impl IntoView {
-    let page = Resource::new(
-        move || refresh.get(),
-        move |_| list_activities(id_text(deal_id), id_text(contact_id), String::new()),
-    );
     let older = RwSignal::new(Vec::<Activity>::new());
-    let next = RwSignal::new(None::<String>);
+    let next = RwSignal::new(first.next_cursor.clone());
     let loading = RwSignal::new(false);
     let show_deal = deal_id.is_none();
     let load_older = move |_| {
@@ -132,32 +129,22 @@ pub fn Timeline(
             loading.set(false);
         });
     };
+    if first.items.is_empty() {
+        return view! {
+            <p class="muted timeline-empty">"Nothing logged yet. Calls, e-mails, meetings, notes and tasks appear here, newest first."</p>
+        }
+        .into_any();
+    }
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading the timeline…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
-                    Ok(p) if p.items.is_empty() => view! {
-                        <p class="muted timeline-empty">"Nothing logged yet. Calls, e-mails, meetings, notes and tasks appear here, newest first."</p>
-                    }.into_any(),
-                    Ok(p) => {
-                        older.set(Vec::new());
-                        next.set(p.next_cursor.clone());
-                        view! {
-                            <ol class="timeline" aria-label="Timeline">
-                                {p.items.into_iter().map(|a| entry(a, show_deal)).collect_view()}
-                                {move || older.get().into_iter().map(|a| entry(a, show_deal)).collect_view()}
-                            </ol>
-                            <Show when=move || next.get().is_some()>
-                                <button type="button" class="btn" on:click=load_older disabled=move || loading.get()>
-                                    "Show older"
-                                </button>
-                            </Show>
-                        }.into_any()
-                    }
-                }
-            })}
-        </Transition>
+        <ol class="timeline" aria-label="Timeline">
+            {first.items.into_iter().map(|a| entry(a, show_deal)).collect_view()}
+            {move || older.get().into_iter().map(|a| entry(a, show_deal)).collect_view()}
+        </ol>
+        <Show when=move || next.get().is_some()>
+            <button type="button" class="btn" on:click=load_older disabled=move || loading.get()>
+                "Show older"
+            </button>
+        </Show>
     }
     .into_any()
 }
