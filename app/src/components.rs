@@ -92,6 +92,23 @@ impl FieldErrors {
     }
 }
 
+/// The page of a record that does not exist (or is another workspace's: the same answer). Answers 404.
+#[component]
+pub fn Missing(what: &'static str, back: &'static str, back_label: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <leptos_meta::Title text=format!("{what} not found")/>
+        <div class="card empty">
+            <h1>{format!("{what} not found")}</h1>
+            <p class="muted">"It may have been deleted, or it belongs to another workspace."</p>
+            <a href=back>{back_label}</a>
+        </div>
+    }
+}
+
 /// Percent-encodes a query-string value (everything but unreserved characters).
 pub fn encode_query_value(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

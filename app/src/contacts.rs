@@ -30,6 +30,29 @@ pub async fn list_contacts(
     Ok(clearview::services::contacts::list(&cx.state.pool, &scope, &query).await?)
 }
 
+/// The contact form's fields as the services take them (blank optional fields mean none).
+#[cfg(feature = "ssr")]
+fn contact_form(
+    first_name: String,
+    last_name: String,
+    email: String,
+    phone: String,
+    company: String,
+    title: String,
+    version: Option<i32>,
+) -> clearview::model::ContactInput {
+    clearview::model::ContactInput {
+        first_name,
+        last_name,
+        email: Some(email),
+        phone: Some(phone),
+        company: Some(company),
+        title: Some(title),
+        version,
+        owner_id: None,
+    }
+}
+
 /// Creates a contact owned by the person creating it.
 #[server(prefix = "/fn")]
 pub async fn create_contact(
@@ -40,18 +63,9 @@ pub async fn create_contact(
     company: String,
     title: String,
 ) -> Result<Contact, ApiError> {
-    use clearview::model::ContactInput;
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    let input = ContactInput {
-        first_name,
-        last_name,
-        email: Some(email),
-        phone: Some(phone),
-        company: Some(company),
-        title: Some(title),
-        ..Default::default()
-    };
+    let input = contact_form(first_name, last_name, email, phone, company, title, None);
     Ok(clearview::services::contacts::create(&cx.state.pool, &scope, &input).await?)
 }
 
@@ -105,19 +119,17 @@ pub async fn update_contact(
     company: String,
     title: String,
 ) -> Result<Contact, ApiError> {
-    use clearview::model::ContactInput;
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    let input = ContactInput {
+    let input = contact_form(
         first_name,
         last_name,
-        email: Some(email),
-        phone: Some(phone),
-        company: Some(company),
-        title: Some(title),
-        version: Some(version),
-        ..Default::default()
-    };
+        email,
+        phone,
+        company,
+        title,
+        Some(version),
+    );
     Ok(clearview::services::contacts::update(
         &cx.state.pool,
         &scope,

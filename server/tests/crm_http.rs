@@ -886,3 +886,56 @@ async fn admins_configure_pipelines_and_stages_and_no_deal_is_lost(pool: PgPool)
         ]
     );
 }
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn record_pages_of_another_workspace_answer_not_found(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (a, _) = admin(&app, "a@example.com").await;
+    let (b, _) = admin(&app, "b@example.com").await;
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace"})),
+            &a,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let deal = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": "Turbine"})),
+            &a,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let contact_page = format!("/contacts/{}", contact["id"].as_str().unwrap());
+    let deal_page = format!("/deals/{}", deal["id"].as_str().unwrap());
+
+    // Its own workspace sees the pages, rendered on the server with the record in them.
+    for (path, text) in [(&contact_page, "Grace"), (&deal_page, "Turbine")] {
+        let res = app.get(path, Some(&a)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res.text().await.unwrap().contains(text), "{path}");
+    }
+    // Another workspace, or an id that is no id: the same 404 page, nothing of the record.
+    for path in [
+        contact_page.as_str(),
+        deal_page.as_str(),
+        "/contacts/not-an-id",
+        "/deals/0",
+    ] {
+        let res = app.get(path, Some(&b)).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("not found"), "{path}");
+        for secret in ["Turbine", "Grace"] {
+            assert!(!html.contains(secret), "{path} shows {secret}: {html}");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FieldErrors, FormError, format_money, my_role};
+use crate::components::{FieldError, FieldErrors, FormError, Missing, format_money, my_role};
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
 use crate::pages::timeline::{LogActivityForm, Timeline};
@@ -49,14 +49,7 @@ pub fn ContactPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the contact…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) if e.status == 404 || e.code == "not_found" => view! {
-                            <Title text="Contact not found"/>
-                            <div class="card empty">
-                                <h1>"Contact not found"</h1>
-                                <p class="muted">"It may have been deleted, or it belongs to another workspace."</p>
-                                <A href="/contacts">"Back to contacts"</A>
-                            </div>
-                        }.into_any(),
+                        Err(e) if e.code == "not_found" => view! { <Missing what="Contact" back="/contacts" back_label="Back to contacts"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                         Ok(ContactData { contact, deals, pipelines, timeline }) => {
                             let contact_id = contact.id;

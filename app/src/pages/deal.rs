@@ -8,7 +8,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FormError, format_money, my_role};
+use crate::components::{FieldError, FormError, Missing, format_money, my_role};
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::pages::contact::successes;
@@ -33,14 +33,7 @@ pub fn DealPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the deal…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) if e.code == "not_found" => view! {
-                            <Title text="Deal not found"/>
-                            <div class="card empty">
-                                <h1>"Deal not found"</h1>
-                                <p class="muted">"It may have been deleted, or it belongs to another workspace."</p>
-                                <A href="/pipeline">"Back to the pipeline"</A>
-                            </div>
-                        }.into_any(),
+                        Err(e) if e.code == "not_found" => view! { <Missing what="Deal" back="/pipeline" back_label="Back to the pipeline"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                         Ok(data) => {
                             let deal_id = data.deal.id;

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
-use leptos_router::components::{A, Form};
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{format_money, my_role};
+use crate::components::{Missing, format_money, my_role};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
 use crate::pages::contact::{NewDeal, successes};
 
@@ -27,13 +27,7 @@ pub fn PipelinePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(data) => view! { <BoardView data/> }.into_any(),
-                        Err(e) if e.code == "not_found" => view! {
-                            <div class="card empty">
-                                <h1>"No such pipeline"</h1>
-                                <p class="muted">"It may have been deleted, or this workspace has no pipeline yet."</p>
-                                <A href="/pipeline">"Show the first pipeline"</A>
-                            </div>
-                        }.into_any(),
+                        Err(e) if e.code == "not_found" => view! { <Missing what="Pipeline" back="/pipeline" back_label="Show the first pipeline"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                     }
                 })}
