@@ -6,5 +6,6 @@ pub mod config;
 pub mod embedded_pg;
 pub mod live;
 pub mod security;
+pub mod seed;
 pub mod telemetry;
 pub mod web;
