@@ -530,3 +530,153 @@ async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
         "{err:?}"
     );
 }
+
+/// Fills a workspace directly (as the login role, which the policy does not restrict) with `n` contacts, each with one
+/// call; every 1000th call went unanswered. The few rows a search or a detail filter should find are added by the test.
+async fn bulk(pool: &PgPool, scope: &Scope, n: i32) {
+    sqlx::query(
+        "insert into contacts (id, org_id, first_name, last_name, company)
+         select gen_random_uuid(), $1, 'Person', 'Number ' || i, 'Company ' || (i % 97)
+         from generate_series(1, $2) i",
+    )
+    .bind(scope.org_id.0)
+    .bind(n)
+    .execute(pool)
+    .await
+    .expect("test data");
+    sqlx::query(
+        "insert into activities (id, org_id, kind, contact_id, subject, occurred_at, metadata)
+         select gen_random_uuid(), c.org_id, 'call', c.id, 'Call', now() - make_interval(mins => (row_number() over ())::int),
+                jsonb_build_object('duration_seconds', 60, 'direction', 'outbound',
+                    'outcome', case when row_number() over () % 1000 = 0 then 'no_answer' else 'connected' end)
+         from contacts c where c.org_id = $1",
+    )
+    .bind(scope.org_id.0)
+    .execute(pool)
+    .await
+    .expect("test data");
+}
+
+/// The plan one of the search functions runs, as the workspace's transaction sees it. At a test's 20,000 rows a
+/// sequential scan can still be cheapest, so it is ruled out: what this shows is which index *can* serve the match
+/// (under the policy none could: the match was always a filter). scripts/bench prints the plans at 1M contacts.
+async fn plan(pool: &PgPool, scope: &Scope, sql: &str, arg: &str) -> String {
+    let mut tx = pool.begin().await.expect("transaction");
+    sqlx::query(
+        "select set_config('app.org_id', $1, true), set_config('enable_seqscan', 'off', true)",
+    )
+    .bind(scope.org_id.0.to_string())
+    .execute(&mut *tx)
+    .await
+    .expect("plan query");
+    let lines: Vec<String> = sqlx::query_scalar(sql)
+        .bind(arg)
+        .fetch_all(&mut *tx)
+        .await
+        .expect("plan query");
+    tx.rollback().await.expect("plan query");
+    lines.join("\n")
+}
+
+/// Under row-level security PostgreSQL cannot use an index for a non-LEAKPROOF operator, so search (`LIKE`, trigram
+/// index) and detail filters (`@>`, GIN index) run in functions that bypass the policy but restrict themselves to the
+/// transaction's workspace (D-011). This shows both indexes in the plans, and that the results stay in the workspace.
+#[sqlx::test]
+async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(pool: PgPool) {
+    let ada = workspace(&pool, "ada@example.com").await;
+    let eve = workspace(&pool, "eve@example.com").await;
+    bulk(&pool, &ada, 20_000).await;
+    bulk(&pool, &eve, 1_000).await;
+    // The same rare name in both workspaces.
+    for scope in [&ada, &eve] {
+        contacts::create(&pool, scope, &person("Dulcinea", "Quixote", "La Mancha"))
+            .await
+            .unwrap();
+    }
+    sqlx::query("analyze contacts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("analyze activities")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let search = plan(
+        &pool,
+        &ada,
+        "select contact_search_plan($1, 'name', false, null, null, 51)",
+        "%quixote%",
+    )
+    .await;
+    assert!(search.contains("contacts_search_idx"), "{search}");
+    let filter = plan(
+        &pool,
+        &ada,
+        "select activity_search_plan($1::jsonb, null, null, null, null, null, 51)",
+        r#"{"outcome": "no_answer"}"#,
+    )
+    .await;
+    assert!(filter.contains("activities_metadata_idx"), "{filter}");
+
+    // Results: only this workspace's rows, in order, page by page.
+    let found = contacts::list(
+        &pool,
+        &ada,
+        &ContactQuery {
+            q: "Quixote".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.items.len(), 1);
+    let mine = contacts::get(&pool, &ada, found.items[0].id).await.unwrap();
+    assert_eq!(mine.last_name, "Quixote");
+    assert!(contacts::get(&pool, &eve, found.items[0].id).await.is_err());
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = activities::list(
+            &pool,
+            &ada,
+            &ActivityQuery {
+                metadata: Some(json!({"outcome": "no_answer"})),
+                cursor: cursor.clone(),
+                limit: Some(6),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        seen.extend(page.items);
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        20,
+        "every 1000th of 20,000 calls, none of the other workspace's"
+    );
+    assert!(
+        seen.windows(2)
+            .all(|w| w[0].occurred_at >= w[1].occurred_at)
+    );
+    for a in &seen {
+        assert_eq!(a.metadata["outcome"], "no_answer");
+        let contact = a.contact_id.expect("each call is against a contact");
+        assert!(contacts::get(&pool, &ada, contact).await.is_ok());
+    }
+
+    // The request role may search, but not read plans (they carry table-wide estimates).
+    let mut tx = clearview::db::tenant(&pool, ada.org_id, Some(ada.user_id))
+        .await
+        .unwrap();
+    let denied = sqlx::query("select contact_search_plan('%a%', 'name', false, null, null, 5)")
+        .execute(&mut *tx)
+        .await;
+    assert!(denied.is_err(), "{denied:?}");
+}

@@ -14,10 +14,10 @@ use crate::{Error, Result};
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-const SELECT: &str = "select a.id, a.kind, a.deal_id, d.title as deal_title, a.contact_id,
+const COLUMNS: &str = "select a.id, a.kind, a.deal_id, d.title as deal_title, a.contact_id,
         nullif(trim(c.first_name || ' ' || c.last_name), '') as contact_name,
-        a.author_id, u.name as author_name, a.subject, a.body, a.occurred_at, a.metadata, a.created_at
-    from activities a
+        a.author_id, u.name as author_name, a.subject, a.body, a.occurred_at, a.metadata, a.created_at";
+const JOINS: &str = "
     left join deals d on d.org_id = a.org_id and d.id = a.deal_id
     left join contacts c on c.org_id = a.org_id and c.id = a.contact_id
     left join users u on u.id = a.author_id";
@@ -119,7 +119,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         json!({"kind": valid.kind, "deal_id": valid.deal_id, "contact_id": contact_id, "subject": valid.subject}),
     )
     .await?;
-    let sql = format!("{SELECT} where a.org_id = $1 and a.id = $2");
+    let sql = format!("{COLUMNS} from activities a {JOINS} where a.org_id = $1 and a.id = $2");
     let activity = sqlx::query_as::<_, Row>(&sql)
         .bind(scope.org_id)
         .bind(id)
@@ -148,6 +148,71 @@ fn decode_cursor(cursor: &str) -> Result<(OffsetDateTime, ActivityId)> {
         .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
         .ok_or_else(bad)?;
     Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// A page of a timeline without a details filter: every condition is an index condition under the policy.
+fn plain_page(
+    scope: &Scope,
+    query: &ActivityQuery,
+    after: Option<(OffsetDateTime, ActivityId)>,
+    limit: u32,
+) -> QueryBuilder<'static, Postgres> {
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("{COLUMNS} from activities a {JOINS}"));
+    sql.push(" where a.org_id = ").push_bind(scope.org_id);
+    if let Some(deal) = query.deal_id {
+        sql.push(" and a.deal_id = ").push_bind(deal);
+    }
+    if let Some(contact) = query.contact_id {
+        sql.push(" and a.contact_id = ").push_bind(contact);
+    }
+    if let Some(kind) = query.kind {
+        sql.push(" and a.kind = ").push_bind(kind.as_str());
+    }
+    if let Some((at, id)) = after {
+        sql.push(" and (a.occurred_at, a.id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    sql.push(" order by a.occurred_at desc, a.id desc limit ")
+        .push_bind(i64::from(limit) + 1);
+    sql
+}
+
+/// A page of a timeline filtered by details (JSON containment). Under the policy PostgreSQL cannot use the GIN index
+/// for `@>` (it is not LEAKPROOF), so the match runs in `activity_search`, which restricts itself to the
+/// transaction's workspace and returns ids in order (D-011); the rows are read back under the policy.
+fn filtered_page(
+    scope: &Scope,
+    query: &ActivityQuery,
+    metadata: &Value,
+    after: Option<(OffsetDateTime, ActivityId)>,
+    limit: u32,
+) -> QueryBuilder<'static, Postgres> {
+    let mut sql: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("{COLUMNS} from activity_search("));
+    let (at, id) = after.unzip();
+    sql.push_bind(metadata.clone())
+        .push(", ")
+        .push_bind(query.kind.map(|k| k.as_str()))
+        .push(", ")
+        .push_bind(query.deal_id)
+        .push(", ")
+        .push_bind(query.contact_id)
+        .push(", ")
+        .push_bind(at)
+        .push(", ")
+        .push_bind(id)
+        .push(", ")
+        .push_bind((limit + 1) as i32)
+        .push(") with ordinality as s (id, n) join activities a on a.org_id = ")
+        .push_bind(scope.org_id)
+        .push(" and a.id = s.id ")
+        .push(JOINS)
+        .push(" order by s.n");
+    sql
 }
 
 /// A timeline, newest first: the workspace's, a deal's or a contact's, optionally of one kind and with details
@@ -182,29 +247,10 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ActivityQuery) -> Result
         super::contacts::fetch(&mut tx, scope, contact).await?;
     }
 
-    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(SELECT);
-    sql.push(" where a.org_id = ").push_bind(scope.org_id);
-    if let Some(deal) = query.deal_id {
-        sql.push(" and a.deal_id = ").push_bind(deal);
-    }
-    if let Some(contact) = query.contact_id {
-        sql.push(" and a.contact_id = ").push_bind(contact);
-    }
-    if let Some(kind) = query.kind {
-        sql.push(" and a.kind = ").push_bind(kind.as_str());
-    }
-    if let Some(m) = &query.metadata {
-        sql.push(" and a.metadata @> ").push_bind(m.clone());
-    }
-    if let Some((at, id)) = after {
-        sql.push(" and (a.occurred_at, a.id) < (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    sql.push(" order by a.occurred_at desc, a.id desc limit ")
-        .push_bind(i64::from(limit) + 1);
+    let mut sql = match &query.metadata {
+        Some(m) => filtered_page(scope, query, m, after, limit),
+        None => plain_page(scope, query, after, limit),
+    };
     let rows: Vec<Row> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let mut items = rows

@@ -528,17 +528,54 @@ async fn column_page(
         .bind(limit + 1)
         .fetch_all(&mut **tx)
         .await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(Row::into_deal)
         .collect::<Result<Vec<_>>>()?;
+    Ok(column_of(items, limit))
+}
+
+/// A column's page from up to `limit + 1` cards in order: the extra one only says there is more.
+fn column_of(mut items: Vec<Deal>, limit: i64) -> Page<Deal> {
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items.last().map(encode_column_cursor)
     } else {
         None
     };
-    Ok(Page { items, next_cursor })
+    Page { items, next_cursor }
+}
+
+/// The first cards of every column of a pipeline in one statement: per stage, one probe of
+/// deals_stage_position_idx for `limit + 1` cards (a lateral join), instead of one query per column.
+async fn first_cards(
+    tx: &mut Tx,
+    scope: &Scope,
+    pipeline: PipelineId,
+    limit: i64,
+) -> Result<std::collections::HashMap<Uuid, Vec<Deal>>> {
+    let sql = SELECT.replacen(
+        "from deals d",
+        "from pipeline_stages st
+         cross join lateral (
+             select * from deals d0
+             where d0.org_id = st.org_id and d0.stage_id = st.id and d0.pipeline_id = st.pipeline_id
+             order by d0.position, d0.id limit $3
+         ) d",
+        1,
+    ) + " where st.org_id = $1 and st.pipeline_id = $2 order by st.position, d.position, d.id";
+    let rows = sqlx::query_as::<_, Row>(&sql)
+        .bind(scope.org_id)
+        .bind(pipeline)
+        .bind(limit + 1)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut by_stage: std::collections::HashMap<Uuid, Vec<Deal>> = std::collections::HashMap::new();
+    for row in rows {
+        let deal = row.into_deal()?;
+        by_stage.entry(deal.stage_id.0).or_default().push(deal);
+    }
+    Ok(by_stage)
 }
 
 /// The next cards of one column ("load more").
@@ -597,10 +634,13 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     .fetch_all(&mut *tx)
     .await?;
 
+    let mut cards = first_cards(&mut tx, scope, pipeline, COLUMN_PAGE).await?;
+    tx.commit().await?;
+
     let mut columns = Vec::with_capacity(stages.len());
     for s in stages {
         let stage_id = StageId(s.id);
-        let page = column_page(&mut tx, scope, pipeline, stage_id, None, COLUMN_PAGE).await?;
+        let page = column_of(cards.remove(&s.id).unwrap_or_default(), COLUMN_PAGE);
         let mut per_currency: Vec<CurrencyTotal> = totals
             .iter()
             .filter(|t| t.stage_id == s.id)
@@ -641,7 +681,6 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
             next_cursor: page.next_cursor,
         });
     }
-    tx.commit().await?;
     Ok(Board {
         pipeline_id: pipeline,
         name,

@@ -38,16 +38,11 @@ pub async fn scope_for(
     org: OrgId,
     request_id: Option<String>,
 ) -> Result<Scope> {
-    let mut tx = db::personal(pool, user).await?;
-    let role = sqlx::query_scalar!(
-        "select role from memberships where org_id = $1 and user_id = $2",
-        org.0,
-        user.0
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::NotFound)?;
-    tx.commit().await?;
+    // One statement, one round trip: the function reads the membership as the request role, under its policy.
+    let role = sqlx::query_scalar!("select app_member_role($1, $2)", org.0, user.0)
+        .fetch_one(pool)
+        .await?
+        .ok_or(Error::NotFound)?;
     Ok(Scope {
         org_id: org,
         user_id: user,

@@ -1,0 +1,1 @@
+drop function app_member_role(uuid, uuid);
