@@ -72,7 +72,8 @@ begin
 end
 $$;
 
--- The same statement's plan, for tests and the benchmark notes (not granted to the request role).
+-- The same statement's plan as it runs (EXPLAIN ANALYZE), for tests and the benchmark notes; not granted to the request
+-- role.
 create function contact_search_plan(pattern text, sort text, descending boolean, after_key text, after_id uuid,
                                     lim integer)
     returns setof text
@@ -80,7 +81,7 @@ create function contact_search_plan(pattern text, sort text, descending boolean,
     set search_path = pg_catalog, public
 as $$
 begin
-    return query execute 'explain (costs off) ' || public.contact_search_sql(sort, descending, after_id is not null)
+    return query execute 'explain (analyze, buffers, costs off) ' || public.contact_search_sql(sort, descending, after_id is not null)
         using public.app_org_id(), pattern, after_key, after_id, lim;
 end
 $$;
@@ -121,7 +122,7 @@ create function activity_search_plan(filter jsonb, p_kind text, p_deal uuid, p_c
     set search_path = pg_catalog, public
 as $$
 begin
-    return query execute 'explain (costs off) '
+    return query execute 'explain (analyze, buffers, costs off) '
         || public.activity_search_sql(p_kind is not null, p_deal is not null, p_contact is not null,
                                       after_id is not null)
         using public.app_org_id(), filter, p_kind, p_deal, p_contact, after_at, after_id, lim;
