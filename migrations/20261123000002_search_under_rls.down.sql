@@ -4,6 +4,8 @@ drop function activity_search_sql(boolean, boolean, boolean, boolean);
 drop function contact_search_plan(text, text, boolean, text, uuid, integer);
 drop function contact_search(text, text, boolean, text, uuid, integer);
 drop function contact_search_sql(text, boolean, boolean);
+drop function contact_search_bitmap_limit();
+drop function contact_search_estimate(text);
 -- clearview_search is shared by every database of the cluster, so it stays (its grants go with the tables).
 do $$
 begin

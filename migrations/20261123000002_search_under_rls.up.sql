@@ -58,30 +58,66 @@ begin
 end
 $$;
 
+-- How many contacts of the workspace the planner expects to match: the trigram index pays off up to a few tens of
+-- thousands of matches. Beyond that, walking the sort column's index and filtering finds a page sooner on average.
+create function contact_search_estimate(pattern text) returns double precision
+    language plpgsql volatile security definer
+    set search_path = pg_catalog, public
+as $$
+declare
+    plan json;
+begin
+    execute 'explain (format json) select 1 from public.contacts where org_id = $1 and search like $2 escape ''\'''
+        into plan using public.app_org_id(), pattern;
+    return (plan -> 0 -> 'Plan' ->> 'Plan Rows')::double precision;
+end
+$$;
+
+-- Left to itself the planner walks the sort column's index whenever it expects 51 matches early on. For a term whose
+-- matches sit late in that order (a first name, since names sort by first name) that is a walk through most of the
+-- workspace: seconds at 1M contacts. So up to this many expected matches the index scan is ruled out for the one
+-- statement and the trigram index is read instead: the cost is bounded by the number of matches.
+create function contact_search_bitmap_limit() returns double precision
+    language sql immutable
+    as $$ select 20000::double precision $$;
+
 create function contact_search(pattern text, sort text, descending boolean, after_key text, after_id uuid, lim integer)
     returns table (id uuid, sort_key text)
-    language plpgsql stable security definer
+    language plpgsql volatile security definer
     set search_path = pg_catalog, public
+    set enable_indexscan = on -- restored on exit: the choice below holds for this function's statement only
 as $$
 begin
     if public.app_org_id() is null then
         return;
+    end if;
+    if public.contact_search_estimate(pattern) <= public.contact_search_bitmap_limit() then
+        perform set_config('enable_indexscan', 'off', true);
     end if;
     return query execute public.contact_search_sql(sort, descending, after_id is not null)
         using public.app_org_id(), pattern, after_key, after_id, lim;
 end
 $$;
 
--- The same statement's plan as it runs (EXPLAIN ANALYZE), for tests and the benchmark notes; not granted to the request
--- role.
+-- The same statement's plan as it runs (EXPLAIN ANALYZE), after the planner's estimate of matches, for tests and the
+-- benchmark notes; not granted to the request role.
 create function contact_search_plan(pattern text, sort text, descending boolean, after_key text, after_id uuid,
                                     lim integer)
     returns setof text
     language plpgsql volatile security definer
     set search_path = pg_catalog, public
+    set enable_indexscan = on
 as $$
+declare
+    estimate double precision := public.contact_search_estimate(pattern);
 begin
-    return query execute 'explain (analyze, buffers, costs off) ' || public.contact_search_sql(sort, descending, after_id is not null)
+    return next format('estimated matches: %s (the trigram index is chosen up to %s)', estimate,
+                       public.contact_search_bitmap_limit());
+    if estimate <= public.contact_search_bitmap_limit() then
+        perform set_config('enable_indexscan', 'off', true);
+    end if;
+    return query execute 'explain (analyze, buffers, costs off) '
+        || public.contact_search_sql(sort, descending, after_id is not null)
         using public.app_org_id(), pattern, after_key, after_id, lim;
 end
 $$;
@@ -129,7 +165,8 @@ begin
 end
 $$;
 
-revoke execute on function contact_search(text, text, boolean, text, uuid, integer),
+revoke execute on function contact_search_estimate(text),
+    contact_search(text, text, boolean, text, uuid, integer),
     contact_search_plan(text, text, boolean, text, uuid, integer),
     activity_search(jsonb, text, uuid, uuid, timestamptz, uuid, integer),
     activity_search_plan(jsonb, text, uuid, uuid, timestamptz, uuid, integer)
@@ -143,6 +180,7 @@ begin
     if exists (select 1 from pg_roles where rolname = 'clearview_search' and rolbypassrls) then
         grant usage on schema public to clearview_search;
         grant select on contacts, activities to clearview_search;
+        alter function contact_search_estimate(text) owner to clearview_search;
         alter function contact_search(text, text, boolean, text, uuid, integer) owner to clearview_search;
         alter function contact_search_plan(text, text, boolean, text, uuid, integer) owner to clearview_search;
         alter function activity_search(jsonb, text, uuid, uuid, timestamptz, uuid, integer) owner to clearview_search;
