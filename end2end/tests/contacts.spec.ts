@@ -20,23 +20,23 @@ test("a rep adds a contact, gets field errors for bad input, and finds it by sea
   await expect(page.getByRole("heading", { name: "No contacts yet" })).toBeVisible();
 
   await page.locator("summary", { hasText: "New contact" }).click();
-  await page.getByLabel("E-mail").fill("not-an-address");
+  await page.getByLabel("E-mail", { exact: true }).fill("not-an-address");
   await page.getByRole("button", { name: "Save contact" }).click();
   await expect(page.locator("#contact-first-name-error")).toHaveText("is required");
   await expect(page.locator("#contact-email-error")).toHaveText("must be a valid address");
 
-  await page.getByLabel("First name").fill("Grace");
-  await page.getByLabel("Last name").fill("Hopper");
-  await page.getByLabel("E-mail").fill("grace@navy.example");
-  await page.getByLabel("Company").fill("US Navy");
+  await page.getByLabel("First name", { exact: true }).fill("Grace");
+  await page.getByLabel("Last name", { exact: true }).fill("Hopper");
+  await page.getByLabel("E-mail", { exact: true }).fill("grace@navy.example");
+  await page.getByLabel("Company", { exact: true }).fill("US Navy");
   await page.getByRole("button", { name: "Save contact" }).click();
   await expect(page.getByRole("status")).toHaveText("Grace Hopper was added.");
   await expect(page.locator("#contact-email-error")).toHaveCount(0);
   await expect(page.getByRole("cell", { name: "Grace Hopper" })).toBeVisible();
 
-  await page.getByLabel("First name").fill("Alan");
-  await page.getByLabel("Last name").fill("Turing");
-  await page.getByLabel("Company").fill("Bletchley Park");
+  await page.getByLabel("First name", { exact: true }).fill("Alan");
+  await page.getByLabel("Last name", { exact: true }).fill("Turing");
+  await page.getByLabel("Company", { exact: true }).fill("Bletchley Park");
   await page.getByRole("button", { name: "Save contact" }).click();
   await expect(page.getByRole("cell", { name: "Alan Turing" })).toBeVisible();
 
@@ -67,9 +67,9 @@ test.describe("without JavaScript", () => {
   test("the rep's contact journey works with plain forms", async ({ page }) => {
     await signUp(page, `rita.nojs.${Date.now()}@example.com`, false);
     await page.locator("summary", { hasText: "New contact" }).click();
-    await page.getByLabel("First name").fill("Katherine");
-    await page.getByLabel("Last name").fill("Johnson");
-    await page.getByLabel("Company").fill("NASA");
+    await page.getByLabel("First name", { exact: true }).fill("Katherine");
+    await page.getByLabel("Last name", { exact: true }).fill("Johnson");
+    await page.getByLabel("Company", { exact: true }).fill("NASA");
     await page.getByRole("button", { name: "Save contact" }).click();
     await expect(page).toHaveURL(/\/contacts/);
     await expect(page.getByRole("cell", { name: "Katherine Johnson" })).toBeVisible();

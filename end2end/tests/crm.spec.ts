@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type Page } from "@playwright/test";
 import { expect, test } from "./fixtures";
 
@@ -14,9 +15,9 @@ async function signUp(page: Page, email: string, hydrated = true) {
 
 async function addContact(page: Page, first: string, last: string, company: string) {
   await page.locator("summary", { hasText: "New contact" }).click();
-  await page.getByLabel("First name").fill(first);
-  await page.getByLabel("Last name").fill(last);
-  await page.getByLabel("Company").fill(company);
+  await page.getByLabel("First name", { exact: true }).fill(first);
+  await page.getByLabel("Last name", { exact: true }).fill(last);
+  await page.getByLabel("Company", { exact: true }).fill(company);
   await page.getByRole("button", { name: "Save contact" }).click();
   await expect(page.getByRole("link", { name: `${first} ${last}` })).toBeVisible();
 }
@@ -171,4 +172,63 @@ test("a stale move is refused and the card goes back with a message", async ({ p
   await page.getByLabel("Move “Contested” to…").selectOption({ label: "Qualified" });
   await expect(page.getByRole("alert")).toContainText("changed by someone else");
   await expect(page.getByRole("listitem", { name: "Lead", exact: true }).locator(".deal-card")).toContainText("Contested (renamed)");
+});
+
+/** An admin takes the contacts out as CSV and brings people in from a spreadsheet, mapping its columns. */
+async function csvJourney(page: Page, hydrated: boolean) {
+  await addContact(page, "Alan", "Turing", "Bletchley Park");
+
+  // Import: a file whose headers differ from the field names, mapped in the form.
+  await page.locator("summary", { hasText: "Import from CSV" }).click();
+  await page.getByLabel("CSV file").setInputFiles({
+    name: "people.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("Given,Surname,Mail,Org\nHedy,Lamarr,hedy@example.com,MGM\nKatherine,Johnson,,NASA\n"),
+  });
+  await page.getByLabel("Column for first name").fill("Given");
+  await page.getByLabel("Column for last name").fill("Surname");
+  await page.getByLabel("Column for e-mail").fill("Mail");
+  await page.getByLabel("Column for company").fill("Org");
+  await page.getByRole("button", { name: "Import contacts" }).click();
+  await expect(page.locator(".notice")).toHaveText("Imported 2 contacts.");
+  await expect(page.getByRole("link", { name: "Hedy Lamarr" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Katherine Johnson" })).toBeVisible();
+  if (hydrated) await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+
+  // A wrong row: nothing is imported and the page says which line and field.
+  await page.locator("summary", { hasText: "Import from CSV" }).click();
+  await page.getByLabel("CSV file").setInputFiles({
+    name: "bad.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from("First name,Email\nGrace,grace@example.com\nNobody,not-an-address\n"),
+  });
+  await page.getByRole("button", { name: "Import contacts" }).click();
+  const alert = page.locator(".form-error[role=alert]");
+  await expect(alert).toContainText("nothing was imported");
+  await expect(alert).toContainText("line 3: email");
+  await expect(page.getByRole("link", { name: /^Grace/ })).toHaveCount(0);
+
+  // Export: what the search shows, as a CSV download.
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Export CSV" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^contacts-.*\.csv$/);
+  const csv = readFileSync((await download.path())!, "utf8");
+  expect(csv.split("\n")[0]).toBe("id,first_name,last_name,email,phone,company,title,owner_email,created_at,updated_at");
+  expect(csv).toContain("Hedy,Lamarr,hedy@example.com");
+  expect(csv).toContain("Alan,Turing");
+}
+
+test("an admin imports contacts from a spreadsheet and exports them", async ({ page }) => {
+  await signUp(page, `admin.csv.${Date.now()}@example.com`);
+  await csvJourney(page, true);
+});
+
+test.describe("without JavaScript, import and export", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("work as plain forms and links", async ({ page }) => {
+    await signUp(page, `admin.csv.nojs.${Date.now()}@example.com`, false);
+    await csvJourney(page, false);
+  });
 });

@@ -939,3 +939,280 @@ async fn record_pages_of_another_workspace_answer_not_found(pool: PgPool) {
         }
     }
 }
+
+/// A `multipart/form-data` body by hand: (name, value, file name).
+fn multipart(parts: &[(&str, &str, Option<&str>)]) -> (String, Vec<u8>) {
+    let boundary = "clearview-test-boundary-7d1f";
+    let mut body = Vec::new();
+    for (name, value, file) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn import(
+    app: &TestApp,
+    cookie: &str,
+    parts: &[(&str, &str, Option<&str>)],
+) -> reqwest::Response {
+    let (content_type, body) = multipart(parts);
+    app.client
+        .post(app.url("/api/contacts/import"))
+        .header("origin", &app.base)
+        .header(
+            "cookie",
+            format!("{}={cookie}", server::web::SESSION_COOKIE),
+        )
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn export(app: &TestApp, cookie: &str, query: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(&format!("/api/contacts/export{query}")))
+        .header(
+            "cookie",
+            format!("{}={cookie}", server::web::SESSION_COOKIE),
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn contacts_go_out_and_come_in_as_csv(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, org) = admin(&app, "ada@example.com").await;
+    let rep = member(&app, &org, "rep@example.com", "rep").await;
+    let manager = member(&app, &org, "boss@example.com", "manager").await;
+    for body in [
+        json!({"first_name": "Alan", "last_name": "Turing", "email": "alan@example.com", "company": "Bletchley"}),
+        json!({"first_name": "Mallory", "last_name": "Formula", "company": "=HYPERLINK(\"http://x\",\"y\")", "title": "@SUM(1)"}),
+    ] {
+        json_of(
+            app.send(Method::POST, "/api/contacts", Some(body), &rep)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+
+    // Export: admins only, a streamed CSV attachment, formulas defused, the search applies.
+    assert_eq!(export(&app, &rep, "").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        export(&app, &manager, "").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = export(&app, &admin_cookie, "").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        res.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let text = res.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,first_name,last_name,email,phone,company,title,owner_email,created_at,updated_at"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
+        "{text}"
+    );
+    assert!(text.contains(",'@SUM(1),"), "{text}");
+    assert!(
+        text.contains("rep@example.com"),
+        "the owner's e-mail: {text}"
+    );
+    let searched = export(&app, &admin_cookie, "?q=turing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(searched.lines().count(), 2, "{searched}");
+
+    // Import: managers and admins; columns mapped by name or by the form's choices.
+    let file = "Given name,Surname,E-mail,Org\n\
+                Hedy,Lamarr,hedy@example.com,MGM\n\
+                Alan,Turing,ALAN@example.com,Bletchley\n\
+                Hedy,L.,Hedy@Example.com,MGM\n\
+                Katherine,Johnson,,NASA\n\
+                ,,,\n";
+    let mapping = [
+        ("first_name", "Given name", None),
+        ("last_name", "Surname", None),
+        ("company", "Org", None),
+        ("file", file, Some("people.csv")),
+    ];
+    assert_eq!(
+        import(&app, &rep, &mapping).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let before = app.count("contacts").await;
+    let report = json_of(import(&app, &manager, &mapping).await, StatusCode::CREATED).await;
+    assert_eq!(report["created"], 2, "{report}");
+    let skipped: Vec<u64> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(skipped, [3, 4], "{report}");
+    assert_eq!(report["columns"]["email"], "E-mail");
+    assert_eq!(app.count("contacts").await, before + 2);
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'contact.imported'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+    let found = json_of(
+        app.send(Method::GET, "/api/contacts?q=lamarr", None, &rep)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(found["items"][0]["company"], "MGM");
+
+    // A file with a wrong row imports nothing and names the line and field.
+    let before = app.count("contacts").await;
+    let bad = "first_name,last_name,email\nGrace,Hopper,grace@example.com\n,Nobody,not-an-email\n";
+    let body = json_of(
+        import(&app, &manager, &[("file", bad, Some("bad.csv"))]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let fields = &body["error"]["fields"];
+    assert!(fields["line 3: first_name"].is_string(), "{body}");
+    assert!(fields["line 3: email"].is_string(), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported")
+    );
+    assert_eq!(app.count("contacts").await, before);
+
+    // A mapping to a column the file lacks, no file at all, an empty file: field errors, nothing written.
+    let body = json_of(
+        import(
+            &app,
+            &manager,
+            &[
+                ("first_name", "Vorname", None),
+                ("file", bad, Some("bad.csv")),
+            ],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        body["error"]["fields"]["mapping.first_name"].is_string(),
+        "{body}"
+    );
+    let body = json_of(
+        import(&app, &manager, &[("first_name", "Name", None)]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(body["error"]["fields"]["file"].is_string(), "{body}");
+    let body = json_of(
+        import(&app, &manager, &[("file", "", Some("empty.csv"))]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(body["error"]["fields"]["file"].is_string(), "{body}");
+    assert_eq!(app.count("contacts").await, before);
+
+    // What one workspace exports, another imports as it is.
+    let all = export(&app, &admin_cookie, "").await.text().await.unwrap();
+    let (other, _) = admin(&app, "eve@example.com").await;
+    let report = json_of(
+        import(&app, &other, &[("file", &all, Some("export.csv"))]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        report["created"].as_u64().unwrap() as usize,
+        all.lines().count() - 1
+    );
+
+    // Signed out: 401.
+    let res = app.get("/api/contacts/export", None).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The contacts page's import form posts as a plain HTML form and is sent back to the page with the outcome.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn the_import_form_lands_back_on_the_contacts_page(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, _) = admin(&app, "ada@example.com").await;
+    let file = "First name,Last name,Email\nHedy,Lamarr,hedy@example.com\n";
+    let res = import(
+        &app,
+        &admin_cookie,
+        &[
+            ("redirect", "/contacts", None),
+            ("file", file, Some("people.csv")),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/contacts?imported=1&skipped=0");
+
+    let res = import(
+        &app,
+        &admin_cookie,
+        &[
+            ("redirect", "/contacts", None),
+            (
+                "file",
+                "First name,Email\nHedy,not-an-email\n",
+                Some("x.csv"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/contacts?import_error="), "{to}");
+
+    // Anywhere else is not a place to send people: the answer is the API's own.
+    let res = import(
+        &app,
+        &admin_cookie,
+        &[
+            ("redirect", "https://elsewhere.example/", None),
+            ("file", file, Some("people.csv")),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}

@@ -233,7 +233,7 @@ fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactI
 }
 
 /// `LIKE` pattern for a substring search of the lower-cased search text, with the pattern characters escaped.
-fn like_pattern(q: &str) -> String {
+pub(crate) fn like_pattern(q: &str) -> String {
     let mut out = String::from("%");
     for c in q.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod audit;
+pub mod contact_csv;
 pub mod contacts;
 pub mod deals;
 pub mod organizations;

@@ -5,8 +5,9 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{FieldError, FieldErrors, FormError, encode_query_value};
+use crate::components::{FieldError, FieldErrors, FormError, encode_query_value, my_role};
 use crate::contacts::{CreateContact, list_contacts};
+use clearview::domain::Role;
 
 /// The contacts table: search as you type, sortable columns, keyset pages. Everything it shows is in the address
 /// (`?q=&sort=&dir=&cursor=`), so a page renders on the server, links can be shared, and it works without JavaScript.
@@ -106,8 +107,17 @@ pub fn ContactsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Contacts"</h1>
+                {(my_role() >= Role::Admin).then(|| view! {
+                    // A plain download (rel="external": not a page of this app), of what the search shows.
+                    <a class="btn" rel="external" download=""
+                        href=move || format!("/api/contacts/export?q={}", encode_query_value(&q.get()))>
+                        "Export CSV"
+                    </a>
+                })}
             </header>
+            <ImportOutcome/>
             <NewContact create/>
+            {(my_role() >= Role::Manager).then(|| view! { <ImportContacts/> })}
             <Form method="GET" action="/contacts" attr:class="search" attr:role="search">
                 <label class="visually-hidden" for="contact-search">"Search contacts"</label>
                 <input id="contact-search" type="search" name="q" placeholder="Search name, e-mail or company"
@@ -255,4 +265,72 @@ fn NewContact(create: ServerAction<CreateContact>) -> impl IntoView {
             <p class="notice" role="status">{created}</p>
         </Show>
     }
+}
+
+/// What the import form came back with (`?imported=&skipped=` or `?import_error=`).
+#[component]
+fn ImportOutcome() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        let query = query.read();
+        if let Some(error) = query.get("import_error") {
+            return Some(
+                view! { <p class="form-error" role="alert">"Import failed: " {error}</p> }
+                    .into_any(),
+            );
+        }
+        let imported = query.get("imported")?;
+        let skipped = query
+            .get("skipped")
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0);
+        let plural = |n: &str| if n == "1" { "" } else { "s" };
+        let mut text = format!("Imported {imported} contact{}.", plural(&imported));
+        if skipped > 0 {
+            text.push_str(&format!(
+                " {skipped} row{} skipped: their e-mail address is already a contact.",
+                plural(&skipped.to_string())
+            ));
+        }
+        Some(view! { <p class="notice" role="status">{text}</p> }.into_any())
+    }
+}
+
+/// Import from a spreadsheet: a plain multipart form to `POST /api/contacts/import`, which sends the browser back
+/// here with the outcome, so it works with and without JavaScript. Columns are matched by their header; the optional
+/// fields name a column whose header differs.
+#[component]
+fn ImportContacts() -> impl IntoView {
+    let mapping = |id: &'static str, name: &'static str, label: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id name=name type="text" placeholder="matched by header" autocomplete="off"/>
+            </div>
+        }
+    };
+    view! {
+        <details class="card new-contact import-contacts">
+            <summary class="btn">"Import from CSV"</summary>
+            <form method="post" action="/api/contacts/import" enctype="multipart/form-data" class="form form-grid">
+                <input type="hidden" name="redirect" value="/contacts"/>
+                <div class="field field-wide">
+                    <label for="import-file">"CSV file (UTF-8, first line names the columns)"</label>
+                    <input id="import-file" name="file" type="file" accept=".csv,text/csv" required=""/>
+                </div>
+                {mapping("import-first-name", "first_name", "Column for first name")}
+                {mapping("import-last-name", "last_name", "Column for last name")}
+                {mapping("import-email", "email", "Column for e-mail")}
+                {mapping("import-phone", "phone", "Column for phone")}
+                {mapping("import-company", "company", "Column for company")}
+                {mapping("import-title", "title", "Column for job title")}
+                <div class="form-actions">
+                    <p class="muted">"Every row is checked first: if one is wrong, nothing is imported. Rows whose \
+                        e-mail is already a contact are skipped."</p>
+                    <button type="submit" class="btn btn-primary">"Import contacts"</button>
+                </div>
+            </form>
+        </details>
+    }
+    .into_any()
 }

@@ -19,6 +19,9 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_sessions::Session;
 
+/// The largest CSV upload: comfortably above the import's row limit (`contact_csv::IMPORT_MAX_ROWS`).
+const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/auth/signup", post(auth::signup))
@@ -48,6 +51,11 @@ pub fn router() -> axum::Router<AppState> {
                 .delete(contacts::delete),
         )
         .route("/contacts/{id}/deals", get(contacts::deals))
+        .route("/contacts/export", get(contacts::export))
+        .route(
+            "/contacts/import",
+            post(contacts::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
         .route("/deals", post(deals::create))
         .route(
             "/deals/{id}",

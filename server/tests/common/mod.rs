@@ -25,6 +25,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(pool: PgPool) -> Self {
+        // The server's warnings and errors, captured with the test's output (shown when it fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn")
+            .with_test_writer()
+            .try_init();
         let mut options = web::leptos_options().unwrap();
         options.site_root = "target/site".into();
         let settings = web::WebSettings {
@@ -84,7 +89,13 @@ impl TestApp {
         let res = self
             .post("/api/auth/signup", signup_body(email), None)
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED);
+        if res.status() != StatusCode::CREATED {
+            panic!(
+                "sign-up answered {}: {}",
+                res.status(),
+                res.text().await.unwrap_or_default()
+            );
+        }
         let cookie = session_cookie(res.headers()).expect("signup sets the session cookie");
         (res.json().await.unwrap(), cookie.value)
     }
