@@ -288,7 +288,7 @@ fn ImportOutcome() -> impl IntoView {
         let mut text = format!("Imported {imported} contact{}.", plural(&imported));
         if skipped > 0 {
             text.push_str(&format!(
-                " {skipped} row{} skipped: their e-mail address is already a contact.",
+                " {skipped} row{} skipped: the e-mail address is already a contact (or came earlier in the file).",
                 plural(&skipped.to_string())
             ));
         }
