@@ -16,6 +16,7 @@ use crate::state::WebConfig;
 const USER: &str = "user_id";
 const ORG: &str = "org_id";
 const SIGNED_IN_AT: &str = "signed_in_at";
+const SEEN_AT: &str = "seen_at";
 
 fn store_err(e: tower_sessions::session::Error) -> Error {
     tracing::error!(error = %e, "session store error");
@@ -60,9 +61,20 @@ pub async fn user(session: &Session, config: &WebConfig) -> Result<Option<UserId
         .await
         .map_err(store_err)?
         .unwrap_or(0);
-    if OffsetDateTime::now_utc().unix_timestamp() - signed_in_at > config.session_absolute_secs {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    if now - signed_in_at > config.session_absolute_secs {
         destroy(session).await?;
         return Ok(None);
+    }
+    // The idle expiry moves only when the session is saved: save a session in use now and then, so "signed out after
+    // so long without a request" holds for people who keep working.
+    let seen_at = session
+        .get::<i64>(SEEN_AT)
+        .await
+        .map_err(store_err)?
+        .unwrap_or(signed_in_at);
+    if now - seen_at >= config.session_touch_secs {
+        session.insert(SEEN_AT, now).await.map_err(store_err)?;
     }
     Ok(Some(user))
 }

@@ -15,6 +15,9 @@ pub struct WebConfig {
     pub session_absolute_secs: i64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy_headers: bool,
+    /// A session in use is saved again (pushing its idle expiry forward) when its last save is older than this; reads
+    /// in between cost no write.
+    pub session_touch_secs: i64,
 }
 
 #[derive(Clone, FromRef)]

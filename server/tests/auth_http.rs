@@ -312,3 +312,31 @@ async fn health_and_readiness(pool: PgPool) {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+/// A session in use keeps moving its idle expiry forward (saved again once its last save is older than the touch
+/// interval, one second here), so people who keep working are not signed out `SESSION_IDLE_MINUTES` after sign-in.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_session_in_use_moves_its_idle_expiry_forward(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (_, cookie) = app.signup("ada@example.com").await;
+    let expiry = || async {
+        sqlx::query_scalar::<_, time::OffsetDateTime>("select max(expiry_date) from sessions")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let first = expiry().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        app.get("/api/auth/me", Some(&cookie)).await.status(),
+        StatusCode::OK
+    );
+    let second = expiry().await;
+    assert!(second > first, "{first} → {second}");
+    // Within the interval a request only reads: no write.
+    assert_eq!(
+        app.get("/api/auth/me", Some(&cookie)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(expiry().await, second);
+}

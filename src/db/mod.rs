@@ -17,6 +17,9 @@ pub type Tx = Transaction<'static, Postgres>;
 /// The migrations of `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
+
 /// Opens a pool. `max_connections` of 0 picks a default fitting the machine.
 pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::Result<PgPool> {
     let max = if max_connections == 0 {
@@ -27,6 +30,17 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
     PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
+        // A request takes a connection three times (session, membership, its transaction): pinging each time doubled
+        // its round trips. A connection that has just been in use is known to work; one idle for a while is pinged.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
 }

@@ -43,15 +43,9 @@ pub const IMPORT_MAX_ROWS: usize = 50_000;
 /// The most row problems an import reports by name (the count is always exact).
 const REPORTED_PROBLEMS: usize = 100;
 
-/// The contact fields a CSV column can fill.
-pub const IMPORT_FIELDS: [&str; 6] = [
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "company",
-    "title",
-];
+/// The contact fields a CSV column can fill: the export's columns from `first_name` to `title`, so an export imports
+/// as it is.
+pub const IMPORT_FIELDS: &[&str] = EXPORT_COLUMNS.split_at(1).1.split_at(6).0;
 
 /// A cell a spreadsheet would read as a formula (or a control character that starts one) gets a leading `'`.
 pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
@@ -226,7 +220,7 @@ fn resolve(
     }
     let mut index = HashMap::new();
     let mut used = ColumnMap::new();
-    for field in IMPORT_FIELDS {
+    for &field in IMPORT_FIELDS {
         let found = match map.get(field).map(|h| h.trim()).filter(|h| !h.is_empty()) {
             Some(wanted) => match headers.iter().position(|h| h.trim() == wanted) {
                 Some(i) => Some(i),
@@ -442,6 +436,21 @@ pub async fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_names_every_importable_field() {
+        assert_eq!(
+            IMPORT_FIELDS,
+            [
+                "first_name",
+                "last_name",
+                "email",
+                "phone",
+                "company",
+                "title"
+            ]
+        );
+    }
 
     #[test]
     fn formulas_are_defused() {

@@ -38,6 +38,7 @@ impl TestApp {
             web: app::state::WebConfig {
                 session_absolute_secs: 3600,
                 trust_proxy_headers: false,
+                session_touch_secs: 1,
             },
             public_url: None,
         };
