@@ -597,6 +597,26 @@ pub async fn column(
     Ok(page)
 }
 
+/// A stage's deals in one currency, as the board's query groups them.
+struct StageTotal {
+    stage_id: Uuid,
+    currency: String,
+    count: i64,
+    with_amount: i64,
+    total: i128,
+    weighted_x100: i128,
+}
+
+/// The same, summed and divided: what a column shows.
+struct Total {
+    stage_id: Uuid,
+    currency: String,
+    count: i64,
+    with_amount: i64,
+    total: i64,
+    weighted: i64,
+}
+
 /// The board of a pipeline: every stage in order (won and lost included) with its count and totals over all its
 /// deals, and the first page of cards.
 pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result<Board> {
@@ -618,21 +638,62 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     )
     .fetch_all(&mut *tx)
     .await?;
-    // Exact sums: numeric avoids overflow, and the weighted total is divided once, at the end.
-    let totals = sqlx::query!(
-        r#"select d.stage_id, d.currency::text as "currency!", count(*) as "count!",
-                  count(d.amount_minor) as "with_amount!",
-                  coalesce(sum(d.amount_minor), 0)::bigint as "total!",
-                  floor(coalesce(sum(d.amount_minor::numeric * coalesce(d.probability, s.probability)), 0) / 100)::bigint
-                      as "weighted!"
+    // Per stage, currency and effective probability: a count and an exact sum (PostgreSQL sums bigint in 128 bits).
+    // The weighted total Σ amount × probability / 100 is put together from these groups in 128-bit integers and
+    // divided once, at the end: exact, and no numeric arithmetic per deal (which was most of the board's cost).
+    let groups = sqlx::query!(
+        r#"select d.stage_id, d.currency::text as "currency!",
+                  coalesce(d.probability, s.probability) as "probability!",
+                  count(*) as "count!", count(d.amount_minor) as "with_amount!",
+                  coalesce(sum(d.amount_minor), 0)::text as "total!"
            from deals d join pipeline_stages s on s.org_id = d.org_id and s.id = d.stage_id
            where d.org_id = $1 and d.pipeline_id = $2
-           group by d.stage_id, d.currency"#,
+           group by 1, 2, 3"#,
         scope.org_id.0,
         pipeline.0
     )
     .fetch_all(&mut *tx)
     .await?;
+    let mut totals: Vec<StageTotal> = Vec::new();
+    for g in groups {
+        let sum: i128 = g.total.parse().map_err(|_| Error::Internal)?;
+        let at = match totals
+            .iter()
+            .position(|t| t.stage_id == g.stage_id && t.currency == g.currency)
+        {
+            Some(i) => i,
+            None => {
+                totals.push(StageTotal {
+                    stage_id: g.stage_id,
+                    currency: g.currency,
+                    count: 0,
+                    with_amount: 0,
+                    total: 0,
+                    weighted_x100: 0,
+                });
+                totals.len() - 1
+            }
+        };
+        let t = &mut totals[at];
+        t.count += g.count;
+        t.with_amount += g.with_amount;
+        t.total += sum;
+        t.weighted_x100 += sum * i128::from(g.probability);
+    }
+    let totals = totals
+        .into_iter()
+        .map(|t| {
+            let too_large = |_| Error::Internal;
+            Ok(Total {
+                stage_id: t.stage_id,
+                currency: t.currency,
+                count: t.count,
+                with_amount: t.with_amount,
+                total: i64::try_from(t.total).map_err(too_large)?,
+                weighted: i64::try_from(t.weighted_x100 / 100).map_err(too_large)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
 
     let mut cards = first_cards(&mut tx, scope, pipeline, COLUMN_PAGE).await?;
     tx.commit().await?;
