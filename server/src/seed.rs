@@ -1275,18 +1275,7 @@ async fn bulk_deals(pool: &PgPool, scope: &Scope, pipeline: &Pipeline, target: i
             add * weight / total_weight
         };
         left -= k;
-        let last: Option<String> = sqlx::query_scalar(
-            "select position from deals where org_id = $1 and stage_id = $2 order by position desc, id desc limit 1",
-        )
-        .bind(scope.org_id.0)
-        .bind(stage.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut key = last
-            .as_deref()
-            .map(Position::parse)
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("stored position {e}"))?;
+        let mut key = deals::last_position(&mut tx, scope, *stage, None).await?;
         for _ in 0..k {
             let next = Position::between(key.as_ref(), None).map_err(|e| anyhow::anyhow!(e))?;
             stage_ids.push(stage.0);

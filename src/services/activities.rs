@@ -253,17 +253,11 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ActivityQuery) -> Result
     };
     let rows: Vec<Row> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    let mut items = rows
+    let items = rows
         .into_iter()
         .map(Row::into_activity)
         .collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(encode_cursor)
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_overfetch(items, limit as usize, encode_cursor))
 }
 
 #[cfg(test)]

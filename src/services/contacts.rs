@@ -8,7 +8,7 @@ use crate::db::Tx;
 use crate::domain::{ContactId, UserId};
 use crate::error::OnConstraint;
 use crate::model::{
-    Contact, ContactInput, ContactPage, ContactQuery, ContactSort, SortDir, ValidContact,
+    Contact, ContactInput, ContactPage, ContactQuery, ContactSort, Page, SortDir, ValidContact,
 };
 use crate::policy::Action;
 use crate::{Error, Result};
@@ -344,18 +344,14 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
         search_page(scope, query, q, after, limit)
     };
     let mut tx = scope.begin(pool).await?;
-    let mut rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last()
-            .map(|r| encode_cursor(query, &r.sort_key, r.contact.id))
-    } else {
-        None
-    };
+    let page = Page::from_overfetch(rows, limit as usize, |r| {
+        encode_cursor(query, &r.sort_key, r.contact.id)
+    });
     Ok(ContactPage {
-        items: rows.into_iter().map(|r| r.contact).collect(),
-        next_cursor,
+        items: page.items.into_iter().map(|r| r.contact).collect(),
+        next_cursor: page.next_cursor,
     })
 }
 

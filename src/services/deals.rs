@@ -178,6 +178,18 @@ async fn end_of_column(
     stage: StageId,
     skip: Option<DealId>,
 ) -> Result<Position> {
+    let last = last_position(tx, scope, stage, skip).await?;
+    Position::between(last.as_ref(), None).map_err(|e| Error::Conflict(e.to_string()))
+}
+
+/// The key of the last card of `stage` (leaving `skip` out), if it holds any: one probe of deals_stage_position_idx.
+/// Whoever appends cards to a column starts from here.
+pub async fn last_position(
+    tx: &mut Tx,
+    scope: &Scope,
+    stage: StageId,
+    skip: Option<DealId>,
+) -> Result<Option<Position>> {
     let last = sqlx::query_scalar!(
         "select position from deals where org_id = $1 and stage_id = $2 and id is distinct from $3
          order by position desc, id desc limit 1",
@@ -187,8 +199,7 @@ async fn end_of_column(
     )
     .fetch_optional(&mut **tx)
     .await?;
-    let last = last.as_deref().map(position_of).transpose()?;
-    Position::between(last.as_ref(), None).map_err(|e| Error::Conflict(e.to_string()))
+    last.as_deref().map(position_of).transpose()
 }
 
 /// The key that puts a card just before `before` (or just after `after`) in `stage`, reading only the neighbour.
@@ -535,15 +546,9 @@ async fn column_page(
     Ok(column_of(items, limit))
 }
 
-/// A column's page from up to `limit + 1` cards in order: the extra one only says there is more.
-fn column_of(mut items: Vec<Deal>, limit: i64) -> Page<Deal> {
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(encode_column_cursor)
-    } else {
-        None
-    };
-    Page { items, next_cursor }
+/// A column's page from up to `limit + 1` cards in order.
+fn column_of(items: Vec<Deal>, limit: i64) -> Page<Deal> {
+    Page::from_overfetch(items, limit as usize, encode_column_cursor)
 }
 
 /// The first cards of every column of a pipeline in one statement: per stage, one probe of
@@ -554,17 +559,19 @@ async fn first_cards(
     pipeline: PipelineId,
     limit: i64,
 ) -> Result<std::collections::HashMap<Uuid, Vec<Deal>>> {
-    let sql = SELECT.replacen(
-        "from deals d",
-        "from pipeline_stages st
-         cross join lateral (
-             select * from deals d0
-             where d0.org_id = st.org_id and d0.stage_id = st.id and d0.pipeline_id = st.pipeline_id
-             order by d0.position, d0.id limit $3
-         ) d",
-        1,
-    ) + " where st.org_id = $1 and st.pipeline_id = $2 order by st.position, d.position, d.id";
-    let rows = sqlx::query_as::<_, Row>(&sql)
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        SELECT.replacen(
+            "from deals d",
+            "from pipeline_stages st
+             cross join lateral (
+                 select * from deals d0
+                 where d0.org_id = st.org_id and d0.stage_id = st.id and d0.pipeline_id = st.pipeline_id
+                 order by d0.position, d0.id limit $3
+             ) d",
+            1,
+        ) + " where st.org_id = $1 and st.pipeline_id = $2 order by st.position, d.position, d.id"
+    });
+    let rows = sqlx::query_as::<_, Row>(&SQL)
         .bind(scope.org_id)
         .bind(pipeline)
         .bind(limit + 1)
@@ -607,14 +614,17 @@ struct StageTotal {
     weighted_x100: i128,
 }
 
-/// The same, summed and divided: what a column shows.
-struct Total {
-    stage_id: Uuid,
-    currency: String,
-    count: i64,
-    with_amount: i64,
-    total: i64,
-    weighted: i64,
+impl StageTotal {
+    /// What a column shows for this currency: the weighted total divided once, here.
+    fn shown(&self) -> Result<CurrencyTotal> {
+        let too_large = |_| Error::Internal;
+        Ok(CurrencyTotal {
+            currency: Currency::parse(&self.currency).map_err(|_| Error::Internal)?,
+            count: self.with_amount,
+            total_minor: i64::try_from(self.total).map_err(too_large)?,
+            weighted_minor: i64::try_from(self.weighted_x100 / 100).map_err(too_large)?,
+        })
+    }
 }
 
 /// The board of a pipeline: every stage in order (won and lost included) with its count and totals over all its
@@ -688,21 +698,6 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
         t.total += sum;
         t.weighted_x100 += sum * i128::from(probability);
     }
-    let totals = totals
-        .into_iter()
-        .map(|t| {
-            let too_large = |_| Error::Internal;
-            Ok(Total {
-                stage_id: t.stage_id,
-                currency: t.currency,
-                count: t.count,
-                with_amount: t.with_amount,
-                total: i64::try_from(t.total).map_err(too_large)?,
-                weighted: i64::try_from(t.weighted_x100 / 100).map_err(too_large)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-
     let mut cards = first_cards(&mut tx, scope, pipeline, COLUMN_PAGE).await?;
     tx.commit().await?;
 
@@ -710,23 +705,9 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     for s in stages {
         let stage_id = StageId(s.id);
         let page = column_of(cards.remove(&s.id).unwrap_or_default(), COLUMN_PAGE);
-        let mut per_currency: Vec<CurrencyTotal> = totals
-            .iter()
-            .filter(|t| t.stage_id == s.id)
-            .map(|t| {
-                Ok(CurrencyTotal {
-                    currency: Currency::parse(&t.currency).map_err(|_| Error::Internal)?,
-                    count: t.with_amount,
-                    total_minor: t.total,
-                    weighted_minor: t.weighted,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let count = totals
-            .iter()
-            .filter(|t| t.stage_id == s.id)
-            .map(|t| t.count)
-            .sum();
+        let mine = || totals.iter().filter(|t| t.stage_id == s.id);
+        let mut per_currency = mine().map(StageTotal::shown).collect::<Result<Vec<_>>>()?;
+        let count = mine().map(|t| t.count).sum();
         per_currency.retain(|t| t.count > 0);
         per_currency.sort_by(|a, b| {
             b.count

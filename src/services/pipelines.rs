@@ -526,18 +526,7 @@ pub async fn delete_stage(
             }
             Some(_) => {}
         }
-        let last = sqlx::query_scalar!(
-            "select position from deals where org_id = $1 and stage_id = $2 order by position desc, id desc limit 1",
-            scope.org_id.0,
-            target.0
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut prev = last
-            .as_deref()
-            .map(Position::parse)
-            .transpose()
-            .map_err(|_| Error::Internal)?;
+        let mut prev = super::deals::last_position(&mut tx, scope, target, None).await?;
         for d in &deals {
             let next = Position::between(prev.as_ref(), None)
                 .map_err(|e| Error::Conflict(e.to_string()))?;
