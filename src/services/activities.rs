@@ -219,13 +219,13 @@ fn filtered_page(
 /// containing `metadata` (JSON containment, served by the GIN index).
 pub async fn list(pool: &PgPool, scope: &Scope, query: &ActivityQuery) -> Result<Page<Activity>> {
     scope.require(Action::ReadWorkspace)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let after = query
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(decode_cursor)
-        .transpose()?;
+    let (limit, after) = super::page_request(
+        query.limit,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+        query.cursor.as_deref(),
+        decode_cursor,
+    )?;
     if let Some(m) = &query.metadata
         && !m.is_object()
     {

@@ -328,13 +328,13 @@ fn search_page(
 /// One page of the contacts table: optional search (`q` over name, e-mail and company), an order, keyset pagination.
 pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<ContactPage> {
     scope.require(Action::ReadWorkspace)?;
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let after = query
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(|c| decode_cursor(query, c))
-        .transpose()?;
+    let (limit, after) = super::page_request(
+        query.limit,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+        query.cursor.as_deref(),
+        |c| decode_cursor(query, c),
+    )?;
     let column = sort_column(query.sort);
 
     let q = query.q.trim();

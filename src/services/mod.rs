@@ -59,3 +59,16 @@ pub(crate) fn diff(before: &serde_json::Value, after: &serde_json::Value) -> ser
     }
     serde_json::Value::Object(out)
 }
+
+/// A list request's page size (`default` when absent, within 1..=`max`) and its decoded cursor (blank or absent: the
+/// first page).
+pub(crate) fn page_request<C>(
+    limit: Option<u32>,
+    default: u32,
+    max: u32,
+    cursor: Option<&str>,
+    decode: impl FnOnce(&str) -> crate::Result<C>,
+) -> crate::Result<(u32, Option<C>)> {
+    let after = cursor.filter(|c| !c.is_empty()).map(decode).transpose()?;
+    Ok((limit.unwrap_or(default).clamp(1, max), after))
+}
