@@ -1203,6 +1203,25 @@ async fn the_import_form_lands_back_on_the_contacts_page(pool: PgPool) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let to = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(to.starts_with("/contacts?import_error="), "{to}");
+    assert!(
+        to.contains("line%202%3A%20email"),
+        "names the line and field: {to}"
+    );
+
+    // A mapping to a column the file lacks is named as the form names it.
+    let res = import(
+        &app,
+        &admin_cookie,
+        &[
+            ("redirect", "/contacts", None),
+            ("first_name", "Given", None),
+            ("file", file, Some("people.csv")),
+        ],
+    )
+    .await;
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.contains("column%20for%20first%20name"), "{to}");
+    assert!(!to.contains("some%20fields"), "{to}");
 
     // Anywhere else is not a place to send people: the answer is the API's own.
     let res = import(

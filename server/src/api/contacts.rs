@@ -185,18 +185,29 @@ fn outcome_url(to: &str, outcome: Result<ImportReport, Error>) -> String {
             report.skipped.len()
         ),
         Err(e) => {
-            let mut text = e.to_string();
+            let mut parts = Vec::new();
+            // A plain field error's message ("some fields need attention") says nothing the problems below do not.
+            let generic = matches!(&e, Error::Validation { message, fields }
+                if !fields.is_empty() && *message == Error::invalid(Default::default()).to_string());
+            if !generic {
+                parts.push(e.to_string());
+            }
             if let Some(fields) = e.fields() {
                 let shown: Vec<String> = fields
                     .iter()
                     .take(5)
-                    .map(|(k, v)| format!("{k} {v}"))
+                    .map(|(k, v)| match k.strip_prefix("mapping.") {
+                        Some(field) => format!("column for {}: {v}", field.replace('_', " ")),
+                        None => format!("{} {v}", k.replace('_', " ")),
+                    })
                     .collect();
-                text = format!("{text} {}", shown.join("; "));
+                let mut problems = shown.join("; ");
                 if fields.len() > 5 {
-                    text.push_str(&format!("; and {} more", fields.len() - 5));
+                    problems.push_str(&format!("; and {} more", fields.len() - 5));
                 }
+                parts.push(problems);
             }
+            let text = parts.join(" ");
             format!("{to}?import_error={}", enc(&text))
         }
     }

@@ -25,6 +25,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(pool: PgPool) -> Self {
+        Self::spawn_with_touch(pool, 300).await
+    }
+
+    /// A server whose sessions in use are saved again once their last save is `touch_secs` old.
+    pub async fn spawn_with_touch(pool: PgPool, touch_secs: i64) -> Self {
         // The server's warnings and errors, captured with the test's output (shown when it fails).
         let _ = tracing_subscriber::fmt()
             .with_env_filter("warn")
@@ -38,7 +43,7 @@ impl TestApp {
             web: app::state::WebConfig {
                 session_absolute_secs: 3600,
                 trust_proxy_headers: false,
-                session_touch_secs: 1,
+                session_touch_secs: touch_secs,
             },
             public_url: None,
         };
