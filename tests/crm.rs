@@ -424,6 +424,163 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
     );
 }
 
+/// Every column's per-currency figures against a recomputation from the deals themselves.
+async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
+    let pipeline = deals::default_pipeline(pool, scope).await.unwrap();
+    let board = deals::board(pool, scope, pipeline).await.unwrap();
+    for column in &board.stages {
+        let expected: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "select d.currency::text, count(*), sum(d.amount_minor)::bigint,
+                    floor(sum(d.amount_minor * coalesce(d.probability, s.probability)) / 100.0)::bigint
+             from deals d join pipeline_stages s on s.id = d.stage_id
+             where d.stage_id = $1 and d.amount_minor is not null
+             group by d.currency order by d.currency",
+        )
+        .bind(column.id.0)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut shown: Vec<(String, i64, i64, i64)> = column
+            .totals
+            .iter()
+            .map(|t| {
+                (
+                    t.currency.as_str().to_owned(),
+                    t.count,
+                    t.total_minor,
+                    t.weighted_minor,
+                )
+            })
+            .collect();
+        shown.sort();
+        assert_eq!(shown, expected, "{}", column.name);
+        let count: i64 = sqlx::query_scalar("select count(*) from deals where stage_id = $1")
+            .bind(column.id.0)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(column.count, count, "{}", column.name);
+    }
+}
+
+/// The board's totals are kept as deals change (not recomputed on each load): they must follow every kind of change —
+/// creation with and without an amount, other currencies, explicit probabilities, amount edits, moves from many
+/// connections at once, refused changes, deletion, and a stage deleted with its deals moved.
+#[sqlx::test]
+async fn kept_board_totals_follow_every_change(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let stage = |name: &'static str| stage_named(&pool, &admin, name);
+    let (qualified, proposal, negotiation, lost) = (
+        stage("Qualified").await,
+        stage("Proposal").await,
+        stage("Negotiation").await,
+        stage("Lost").await,
+    );
+    let mut made = Vec::new();
+    for i in 0..24 {
+        let mut form = deal_form(&format!("Deal {i}"), &format!("{}.{:02}", 100 + i * 37, i));
+        match i % 4 {
+            1 => form.currency = Some("USD".into()),
+            2 => form.amount = None,
+            3 => form.probability = Some(NumberInput::Number(i64::from(i) * 4)),
+            _ => {}
+        }
+        made.push(deals::create(&pool, &admin, &form).await.unwrap());
+    }
+    assert_board_matches_deals(&pool, &admin).await;
+
+    // Edits that change a deal's group: amount, explicit probability back to the stage's.
+    let d = &made[0];
+    deals::update(
+        &pool,
+        &admin,
+        d.id,
+        &DealPatch {
+            version: d.version,
+            amount: Some(Some(AmountInput::Text("1234.56".into()))),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let d = &made[3];
+    deals::update(
+        &pool,
+        &admin,
+        d.id,
+        &DealPatch {
+            version: d.version,
+            probability: Some(None),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // A refused change (stale version) leaves the totals as they were.
+    let stale = deals::update(
+        &pool,
+        &admin,
+        d.id,
+        &DealPatch {
+            version: d.version,
+            stage_id: Some(proposal),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
+    assert_board_matches_deals(&pool, &admin).await;
+
+    // Moves of different deals at once, over several connections.
+    let targets = [qualified, proposal, negotiation];
+    let moves: Vec<_> = made[4..]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let (pool, admin, id, version) = (pool.clone(), admin.clone(), d.id, d.version);
+            let target = targets[i % targets.len()];
+            tokio::spawn(async move {
+                deals::update(
+                    &pool,
+                    &admin,
+                    id,
+                    &DealPatch {
+                        version,
+                        stage_id: Some(target),
+                        ..Default::default()
+                    },
+                )
+                .await
+            })
+        })
+        .collect();
+    for m in moves {
+        m.await.unwrap().unwrap();
+    }
+    assert_board_matches_deals(&pool, &admin).await;
+
+    // Lost, deleted, and a stage removed with its deals moved to another.
+    let d = deals::get(&pool, &admin, made[5].id).await.unwrap();
+    deals::update(
+        &pool,
+        &admin,
+        d.id,
+        &DealPatch {
+            version: d.version,
+            stage_id: Some(lost),
+            lost_reason: Some("went with a competitor".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    deals::delete(&pool, &admin, made[6].id).await.unwrap();
+    clearview::services::pipelines::delete_stage(&pool, &admin, proposal, Some(negotiation))
+        .await
+        .unwrap();
+    assert_board_matches_deals(&pool, &admin).await;
+}
+
 #[sqlx::test]
 async fn a_deal_cannot_point_at_another_workspaces_contact(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;

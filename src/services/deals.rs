@@ -648,17 +648,17 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     )
     .fetch_all(&mut *tx)
     .await?;
-    // Per stage, currency and explicit probability (none: the stage's): a count and an exact sum (PostgreSQL sums
-    // bigint in 128 bits), read in index order from deals_totals_idx without touching the table or sorting. The
-    // weighted total Σ amount × probability / 100 is put together from these groups in 128-bit integers and divided
-    // once, at the end: exact, and no numeric arithmetic per deal (which was most of the board's cost).
+    // Per stage, currency and explicit probability (none: the stage's): a count and an exact sum, kept by the deals'
+    // triggers in deal_totals (D-012) and added up over its slots here — a few rows, however many deals there are.
+    // The weighted total Σ amount × probability / 100 is put together from these groups in 128-bit integers and
+    // divided once, at the end: exact, and no numeric arithmetic per deal.
     let groups = sqlx::query!(
-        r#"select d.stage_id, d.currency::text as "currency!", d.probability,
-                  count(*) as "count!", count(d.amount_minor) as "with_amount!",
-                  coalesce(sum(d.amount_minor), 0)::text as "total!"
-           from deals d
-           where d.org_id = $1 and d.pipeline_id = $2
-           group by d.stage_id, d.currency, d.probability"#,
+        r#"select stage_id, currency::text as "currency!", probability,
+                  sum(deals)::bigint as "count!", sum(with_amount)::bigint as "with_amount!",
+                  sum(amount)::text as "total!"
+           from deal_totals
+           where org_id = $1 and pipeline_id = $2
+           group by stage_id, currency, probability"#,
         scope.org_id.0,
         pipeline.0
     )
