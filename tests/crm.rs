@@ -426,8 +426,10 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
 
 /// Every column's per-currency figures against a recomputation from the deals themselves.
 async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
-    let pipeline = deals::default_pipeline(pool, scope).await.unwrap();
-    let board = deals::board(pool, scope, pipeline).await.unwrap();
+    let pipeline = deals::default_pipeline(pool, scope)
+        .await
+        .expect("pipeline");
+    let board = deals::board(pool, scope, pipeline).await.expect("board");
     for column in &board.stages {
         let expected: Vec<(String, i64, i64, i64)> = sqlx::query_as(
             "select d.currency::text, count(*), sum(d.amount_minor)::bigint,
@@ -439,7 +441,7 @@ async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
         .bind(column.id.0)
         .fetch_all(pool)
         .await
-        .unwrap();
+        .expect("recomputation");
         let mut shown: Vec<(String, i64, i64, i64)> = column
             .totals
             .iter()
@@ -458,7 +460,7 @@ async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
             .bind(column.id.0)
             .fetch_one(pool)
             .await
-            .unwrap();
+            .expect("count");
         assert_eq!(column.count, count, "{}", column.name);
     }
 }
