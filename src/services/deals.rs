@@ -397,50 +397,55 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     };
     let amount = change.amount.unwrap_or(before.amount);
     let amount_currency = amount.map_or(currency, |m| m.currency);
-    let updated = sqlx::query_scalar!(
-        "update deals set
-             title = coalesce($4, title),
-             amount_minor = $5,
-             currency = $6,
-             probability = case when $7 then $8 else probability end,
-             stage_id = $9,
-             position = $10,
-             owner_id = case when $11 then $12 else owner_id end,
-             contact_id = case when $13 then $14 else contact_id end,
-             expected_close = case when $15 then $16 else expected_close end,
-             lost_reason = $17,
-             stage_entered_at = case when $18 then now() else stage_entered_at end,
-             closed_at = case when $19 = 'open' then null when $18 then now() else closed_at end,
-             version = version + 1
-         where org_id = $1 and id = $2 and version = $3
-         returning version",
-        scope.org_id.0,
-        id.0,
-        change.version,
-        change.title.as_ref().map(|t| t.as_str()),
-        amount.map(|m| m.amount_minor),
-        amount_currency.as_str() as _,
-        probability_set,
-        probability,
-        target.0,
-        position.as_str(),
-        change.owner_id.is_some(),
-        change.owner_id.flatten().map(|u| u.0),
-        change.contact_id.is_some(),
-        change.contact_id.flatten().map(|c| c.0),
-        change.expected_close_date.is_some(),
-        change.expected_close_date.flatten(),
-        lost_reason,
-        stage_changed,
-        info.kind.as_str(),
-    )
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(not_found_on_fk)?;
-    if updated.is_none() {
-        return Err(stale_version());
-    }
-    let after = fetch(&mut tx, scope, id).await?;
+    // The update and the read of the deal as it now is, in one statement (one round trip fewer on every move).
+    static UPDATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "with updated as (
+                 update deals set
+                     title = coalesce($4, title),
+                     amount_minor = $5,
+                     currency = $6,
+                     probability = case when $7 then $8 else probability end,
+                     stage_id = $9,
+                     position = $10,
+                     owner_id = case when $11 then $12 else owner_id end,
+                     contact_id = case when $13 then $14 else contact_id end,
+                     expected_close = case when $15 then $16 else expected_close end,
+                     lost_reason = $17,
+                     stage_entered_at = case when $18 then now() else stage_entered_at end,
+                     closed_at = case when $19 = 'open' then null when $18 then now() else closed_at end,
+                     version = version + 1
+                 where org_id = $1 and id = $2 and version = $3
+                 returning *
+             ) {}",
+            SELECT.replacen("from deals d", "from updated d", 1)
+        )
+    });
+    let after = sqlx::query_as::<_, Row>(&UPDATE)
+        .bind(scope.org_id)
+        .bind(id)
+        .bind(change.version)
+        .bind(change.title.as_ref().map(|t| t.as_str()))
+        .bind(amount.map(|m| m.amount_minor))
+        .bind(amount_currency.as_str())
+        .bind(probability_set)
+        .bind(probability)
+        .bind(target)
+        .bind(position.as_str())
+        .bind(change.owner_id.is_some())
+        .bind(change.owner_id.flatten())
+        .bind(change.contact_id.is_some())
+        .bind(change.contact_id.flatten())
+        .bind(change.expected_close_date.is_some())
+        .bind(change.expected_close_date.flatten())
+        .bind(lost_reason)
+        .bind(stage_changed)
+        .bind(info.kind.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(not_found_on_fk)?
+        .ok_or_else(stale_version)?
+        .into_deal()?;
     let action = if stage_changed {
         match info.kind {
             StageKind::Won => "deal.won",
