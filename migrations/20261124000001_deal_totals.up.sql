@@ -1,12 +1,11 @@
 -- A board's column totals, kept as deals change (D-012). Reading them from the deals meant an aggregate over every deal
 -- of the pipeline on every board load — most of the kanban's database time at 8 connections (BENCHMARKS.md). Here
 -- each (stage, currency, explicit probability) group holds a count, a count of deals with an amount and an exact sum,
--- maintained by statement triggers on deals in the same transaction as the change, so a board reads a few rows.
+-- maintained by row triggers on deals in the same transaction as the change, so a board reads a few rows.
 --
 -- Each group is split over up to 64 slots, chosen by the writing connection (pg_backend_pid() % 64); a board adds the
 -- slots up. Concurrent moves from different connections therefore update different rows and do not queue behind one
--- another's row locks until commit. Within one statement the rows are written in key order, so two writers that
--- share a slot lock them in the same order.
+-- another's row locks until commit.
 create table deal_totals (
     org_id uuid not null references organizations (id) on delete cascade,
     pipeline_id uuid not null,
@@ -28,64 +27,71 @@ alter table deal_totals force row level security;
 create policy tenant on deal_totals using (org_id = app_org_id()) with check (org_id = app_org_id());
 grant select, insert, update on deal_totals to clearview_app;
 
--- One deal counted in (sign 1) or out (sign -1) of its group.
-create type deal_totals_change as (
-    org_id uuid, pipeline_id uuid, stage_id uuid, currency char(3), probability smallint, sign integer, amount bigint
-);
-
--- Adds a statement's changes (deals in minus deals out, per group) to this connection's slot. A group whose stage is
--- gone (its pipeline is being deleted) is skipped: its rows go with the stage. Changes that leave every group as it
--- was (a title edit, a reorder within a column, a logged activity) write nothing and take no lock.
-create function deal_totals_add(changes deal_totals_change[]) returns void
-    language sql
-    as $$
-    insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount, amount)
-    select c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability, (pg_backend_pid() % 64)::smallint,
-           sum(c.sign), coalesce(sum(c.sign) filter (where c.amount is not null), 0),
-           coalesce(sum(c.sign * c.amount::numeric), 0)
-    from unnest(changes) c
-    where exists (select 1 from pipeline_stages s
-                  where s.org_id = c.org_id and s.pipeline_id = c.pipeline_id and s.id = c.stage_id)
-    group by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
-    having sum(c.sign) <> 0 or coalesce(sum(c.sign) filter (where c.amount is not null), 0) <> 0
-        or coalesce(sum(c.sign * c.amount::numeric), 0) <> 0
-    order by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
-    on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
-        set deals = t.deals + excluded.deals,
-            with_amount = t.with_amount + excluded.with_amount,
-            amount = t.amount + excluded.amount
-$$;
-
+-- Counts a deal out of its old group and into its new one, in this connection's slot. Row triggers with static
+-- statements: PL/pgSQL keeps their plans for the connection's lifetime (a SQL-language function was planned again on
+-- every call: a move cost twice the database time). A move's two groups are written by one statement in key order,
+-- so two writers sharing a slot take their locks in one order. A deal deleted with its stage (its pipeline is being
+-- deleted) is skipped: the group's rows go with the stage.
 create function deal_totals_track() returns trigger
     language plpgsql
     as $$
 begin
     if tg_op = 'INSERT' then
-        perform deal_totals_add(array(
-            select row(org_id, pipeline_id, stage_id, currency, probability, 1, amount_minor)::deal_totals_change
-            from new_deals));
+        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
+                                      amount)
+        values (new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability,
+                (pg_backend_pid() % 64)::smallint, 1, (new.amount_minor is not null)::int,
+                coalesce(new.amount_minor, 0))
+        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
+            set deals = t.deals + excluded.deals,
+                with_amount = t.with_amount + excluded.with_amount,
+                amount = t.amount + excluded.amount;
     elsif tg_op = 'DELETE' then
-        perform deal_totals_add(array(
-            select row(org_id, pipeline_id, stage_id, currency, probability, -1, amount_minor)::deal_totals_change
-            from old_deals));
+        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
+                                      amount)
+        select old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability,
+               (pg_backend_pid() % 64)::smallint, -1, -(old.amount_minor is not null)::int,
+               -coalesce(old.amount_minor, 0)
+        where exists (select 1 from pipeline_stages s
+                      where s.org_id = old.org_id and s.pipeline_id = old.pipeline_id and s.id = old.stage_id)
+        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
+            set deals = t.deals + excluded.deals,
+                with_amount = t.with_amount + excluded.with_amount,
+                amount = t.amount + excluded.amount;
     else
-        perform deal_totals_add(array(
-            select row(org_id, pipeline_id, stage_id, currency, probability, 1, amount_minor)::deal_totals_change
-            from new_deals
-            union all
-            select row(org_id, pipeline_id, stage_id, currency, probability, -1, amount_minor)::deal_totals_change
-            from old_deals));
+        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
+                                      amount)
+        select c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability, (pg_backend_pid() % 64)::smallint,
+               sum(c.deals), sum(c.with_amount), sum(c.amount)
+        from (values
+                (old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability, -1,
+                 -(old.amount_minor is not null)::int, -coalesce(old.amount_minor, 0)::numeric),
+                (new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 1,
+                 (new.amount_minor is not null)::int, coalesce(new.amount_minor, 0)::numeric)
+             ) as c (org_id, pipeline_id, stage_id, currency, probability, deals, with_amount, amount)
+        group by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
+        having sum(c.deals) <> 0 or sum(c.with_amount) <> 0 or sum(c.amount) <> 0
+        order by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
+        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
+            set deals = t.deals + excluded.deals,
+                with_amount = t.with_amount + excluded.with_amount,
+                amount = t.amount + excluded.amount;
     end if;
     return null;
 end
 $$;
 
 create trigger deal_totals_insert after insert on deals
-    referencing new table as new_deals for each statement execute function deal_totals_track();
+    for each row execute function deal_totals_track();
+-- Only changes that move a deal between groups or change its amount (not a title edit, a reorder within a column or
+-- a logged activity): the condition is checked without calling the function.
 create trigger deal_totals_update after update on deals
-    referencing old table as old_deals new table as new_deals for each statement execute function deal_totals_track();
+    for each row
+    when ((old.pipeline_id, old.stage_id, old.currency, old.probability, old.amount_minor)
+          is distinct from (new.pipeline_id, new.stage_id, new.currency, new.probability, new.amount_minor))
+    execute function deal_totals_track();
 create trigger deal_totals_delete after delete on deals
-    referencing old table as old_deals for each statement execute function deal_totals_track();
+    for each row execute function deal_totals_track();
 
 -- The totals of the deals already there, read past the policy by the tables' owner (this migration's role).
 alter table deals no force row level security;
