@@ -27,55 +27,67 @@ alter table deal_totals force row level security;
 create policy tenant on deal_totals using (org_id = app_org_id()) with check (org_id = app_org_id());
 grant select, insert, update on deal_totals to clearview_app;
 
--- Counts a deal out of its old group and into its new one, in this connection's slot. Row triggers with static
--- statements: PL/pgSQL keeps their plans for the connection's lifetime (a SQL-language function was planned again on
--- every call: a move cost twice the database time). A move's two groups are written by one statement in key order,
--- so two writers sharing a slot take their locks in one order. A deal deleted with its stage (its pipeline is being
--- deleted) is skipped: the group's rows go with the stage.
+-- Adds to one group's row in this connection's slot: an update of the existing row (one index probe), an insert the
+-- first time (a concurrent first insert of the same row turns into an update).
+create function deal_totals_bump(
+    o uuid, p uuid, s uuid, cur char(3), prob smallint, n integer, w integer, a numeric
+) returns void
+    language plpgsql
+    as $$
+declare
+    my_slot constant smallint := pg_backend_pid() % 64;
+begin
+    update deal_totals
+    set deals = deals + n, with_amount = with_amount + w, amount = amount + a
+    where org_id = o and pipeline_id = p and stage_id = s and currency = cur
+      and (probability = prob or (prob is null and probability is null)) and slot = my_slot;
+    if not found then
+        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
+                                      amount)
+        values (o, p, s, cur, prob, my_slot, n, w, a)
+        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
+            set deals = t.deals + excluded.deals,
+                with_amount = t.with_amount + excluded.with_amount,
+                amount = t.amount + excluded.amount;
+    end if;
+end
+$$;
+
+-- Counts a deal out of its old group and into its new one. PL/pgSQL with static statements: the plans live as long as
+-- the connection (a first version handed the rows to a SQL-language function, which was planned again on every call
+-- and doubled a move's database time). A move's two groups are written in one order (by key), so two writers sharing
+-- a slot cannot deadlock. A deal deleted together with its stage (its pipeline is being deleted) is skipped: the
+-- group's rows go with the stage.
 create function deal_totals_track() returns trigger
     language plpgsql
     as $$
 begin
     if tg_op = 'INSERT' then
-        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
-                                      amount)
-        values (new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability,
-                (pg_backend_pid() % 64)::smallint, 1, (new.amount_minor is not null)::int,
-                coalesce(new.amount_minor, 0))
-        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
-            set deals = t.deals + excluded.deals,
-                with_amount = t.with_amount + excluded.with_amount,
-                amount = t.amount + excluded.amount;
+        perform deal_totals_bump(new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 1,
+                                 (new.amount_minor is not null)::int, coalesce(new.amount_minor, 0));
     elsif tg_op = 'DELETE' then
-        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
-                                      amount)
-        select old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability,
-               (pg_backend_pid() % 64)::smallint, -1, -(old.amount_minor is not null)::int,
-               -coalesce(old.amount_minor, 0)
-        where exists (select 1 from pipeline_stages s
-                      where s.org_id = old.org_id and s.pipeline_id = old.pipeline_id and s.id = old.stage_id)
-        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
-            set deals = t.deals + excluded.deals,
-                with_amount = t.with_amount + excluded.with_amount,
-                amount = t.amount + excluded.amount;
+        if exists (select 1 from pipeline_stages s
+                   where s.org_id = old.org_id and s.pipeline_id = old.pipeline_id and s.id = old.stage_id) then
+            perform deal_totals_bump(old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability, -1,
+                                     -(old.amount_minor is not null)::int, -coalesce(old.amount_minor, 0));
+        end if;
+    elsif (old.pipeline_id, old.stage_id, old.currency) = (new.pipeline_id, new.stage_id, new.currency)
+          and old.probability is not distinct from new.probability then
+        -- Same group, another amount.
+        perform deal_totals_bump(new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 0,
+                                 (new.amount_minor is not null)::int - (old.amount_minor is not null)::int,
+                                 coalesce(new.amount_minor, 0)::numeric - coalesce(old.amount_minor, 0));
+    elsif (old.pipeline_id::text, old.stage_id::text, old.currency, coalesce(old.probability, -1))
+          < (new.pipeline_id::text, new.stage_id::text, new.currency, coalesce(new.probability, -1)) then
+        perform deal_totals_bump(old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability, -1,
+                                 -(old.amount_minor is not null)::int, -coalesce(old.amount_minor, 0));
+        perform deal_totals_bump(new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 1,
+                                 (new.amount_minor is not null)::int, coalesce(new.amount_minor, 0));
     else
-        insert into deal_totals as t (org_id, pipeline_id, stage_id, currency, probability, slot, deals, with_amount,
-                                      amount)
-        select c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability, (pg_backend_pid() % 64)::smallint,
-               sum(c.deals), sum(c.with_amount), sum(c.amount)
-        from (values
-                (old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability, -1,
-                 -(old.amount_minor is not null)::int, -coalesce(old.amount_minor, 0)::numeric),
-                (new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 1,
-                 (new.amount_minor is not null)::int, coalesce(new.amount_minor, 0)::numeric)
-             ) as c (org_id, pipeline_id, stage_id, currency, probability, deals, with_amount, amount)
-        group by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
-        having sum(c.deals) <> 0 or sum(c.with_amount) <> 0 or sum(c.amount) <> 0
-        order by c.org_id, c.pipeline_id, c.stage_id, c.currency, c.probability
-        on conflict (org_id, pipeline_id, stage_id, currency, probability, slot) do update
-            set deals = t.deals + excluded.deals,
-                with_amount = t.with_amount + excluded.with_amount,
-                amount = t.amount + excluded.amount;
+        perform deal_totals_bump(new.org_id, new.pipeline_id, new.stage_id, new.currency, new.probability, 1,
+                                 (new.amount_minor is not null)::int, coalesce(new.amount_minor, 0));
+        perform deal_totals_bump(old.org_id, old.pipeline_id, old.stage_id, old.currency, old.probability, -1,
+                                 -(old.amount_minor is not null)::int, -coalesce(old.amount_minor, 0));
     end if;
     return null;
 end

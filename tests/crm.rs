@@ -583,6 +583,40 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
     assert_board_matches_deals(&pool, &admin).await;
 }
 
+/// A column longer than its first page: the board shows the first cards and the column's full count, and "load
+/// more" continues in board order from the cursor until every card has been seen exactly once.
+#[sqlx::test]
+async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let total = deals::COLUMN_PAGE * 2 + 3;
+    let mut made = Vec::new();
+    for i in 0..total {
+        made.push(
+            deals::create(&pool, &admin, &deal_form(&format!("Deal {i:03}"), "10"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let pipeline = deals::default_pipeline(&pool, &admin).await.unwrap();
+    let board = deals::board(&pool, &admin, pipeline).await.unwrap();
+    let lead = &board.stages[0];
+    assert_eq!(lead.count, total);
+    assert_eq!(lead.deals.len() as i64, deals::COLUMN_PAGE);
+    let mut seen: Vec<_> = lead.deals.iter().map(|d| d.id).collect();
+    let mut cursor = lead.next_cursor.clone();
+    while let Some(c) = cursor {
+        let page = deals::column(&pool, &admin, pipeline, lead.id, Some(&c))
+            .await
+            .unwrap();
+        assert!(page.items.len() as i64 <= deals::COLUMN_PAGE);
+        seen.extend(page.items.iter().map(|d| d.id));
+        cursor = page.next_cursor;
+    }
+    // New cards go to the end of their column: board order is creation order here.
+    assert_eq!(seen, made);
+}
+
 #[sqlx::test]
 async fn a_deal_cannot_point_at_another_workspaces_contact(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
