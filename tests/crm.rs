@@ -2,7 +2,7 @@
 //! per test): field errors, keyset pages, roles, workspace isolation, optimistic concurrency, board totals, audit rows.
 
 use clearview::Error;
-use clearview::domain::{ActivityKind, Role};
+use clearview::domain::{ActivityKind, DealId, Role, StageId};
 use clearview::model::{
     ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
     DealPatch, NumberInput, SignupInput,
@@ -83,7 +83,23 @@ fn deal_form(title: &str, amount: &str) -> DealForm {
     }
 }
 
-async fn stage_named(pool: &PgPool, scope: &Scope, name: &str) -> clearview::domain::StageId {
+/// Moves a deal to `stage`, based on the version the caller last saw.
+async fn move_to(
+    pool: &PgPool,
+    scope: &Scope,
+    id: DealId,
+    version: i32,
+    stage: StageId,
+) -> clearview::Result<Deal> {
+    let patch = DealPatch {
+        version,
+        stage_id: Some(stage),
+        ..Default::default()
+    };
+    deals::update(pool, scope, id, &patch).await
+}
+
+async fn stage_named(pool: &PgPool, scope: &Scope, name: &str) -> StageId {
     let pipelines = clearview::services::pipelines::list(pool, scope)
         .await
         .expect("pipelines");
@@ -280,18 +296,9 @@ async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgP
 
     // A rep may move their own deal; the probability follows the new stage.
     let proposal = stage_named(&pool, &rep, "Proposal").await;
-    let moved = deals::update(
-        &pool,
-        &rep,
-        deal.id,
-        &DealPatch {
-            version: deal.version,
-            stage_id: Some(proposal),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let moved = move_to(&pool, &rep, deal.id, deal.version, proposal)
+        .await
+        .unwrap();
     assert_eq!(
         (moved.stage_name.as_str(), moved.probability),
         ("Proposal", 50)
@@ -338,19 +345,7 @@ async fn concurrent_moves_of_one_deal_leave_exactly_one_winner(pool: PgPool) {
         let admin = admin.clone();
         let version = deal.version;
         let id = deal.id;
-        tokio::spawn(async move {
-            deals::update(
-                &pool,
-                &admin,
-                id,
-                &DealPatch {
-                    version,
-                    stage_id: Some(stage),
-                    ..Default::default()
-                },
-            )
-            .await
-        })
+        tokio::spawn(async move { move_to(&pool, &admin, id, version, stage).await })
     };
     let (a, b) = (mv(qualified), mv(negotiation));
     let results = [a.await.unwrap(), b.await.unwrap()];
@@ -374,18 +369,9 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
             .await
             .unwrap();
         if title != "A" {
-            deals::update(
-                &pool,
-                &admin,
-                d.id,
-                &DealPatch {
-                    version: d.version,
-                    stage_id: Some(proposal),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+            move_to(&pool, &admin, d.id, d.version, proposal)
+                .await
+                .unwrap();
         }
     }
     let pipeline = deals::default_pipeline(&pool, &admin).await.unwrap();
@@ -519,17 +505,7 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
     .await
     .unwrap();
     // A refused change (stale version) leaves the totals as they were.
-    let stale = deals::update(
-        &pool,
-        &admin,
-        d.id,
-        &DealPatch {
-            version: d.version,
-            stage_id: Some(proposal),
-            ..Default::default()
-        },
-    )
-    .await;
+    let stale = move_to(&pool, &admin, d.id, d.version, proposal).await;
     assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
     assert_board_matches_deals(&pool, &admin).await;
 
@@ -541,19 +517,7 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
         .map(|(i, d)| {
             let (pool, admin, id, version) = (pool.clone(), admin.clone(), d.id, d.version);
             let target = targets[i % targets.len()];
-            tokio::spawn(async move {
-                deals::update(
-                    &pool,
-                    &admin,
-                    id,
-                    &DealPatch {
-                        version,
-                        stage_id: Some(target),
-                        ..Default::default()
-                    },
-                )
-                .await
-            })
+            tokio::spawn(async move { move_to(&pool, &admin, id, version, target).await })
         })
         .collect();
     for m in moves {
