@@ -581,6 +581,139 @@ async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
     assert_eq!(seen, made);
 }
 
+/// The cards of each column of the default pipeline, in board order, by title.
+async fn columns(pool: &PgPool, scope: &Scope) -> Vec<Vec<String>> {
+    let pipeline = deals::default_pipeline(pool, scope)
+        .await
+        .expect("default pipeline");
+    let board = deals::board(pool, scope, pipeline).await.expect("board");
+    board
+        .stages
+        .iter()
+        .map(|s| s.deals.iter().map(|d| d.title.clone()).collect())
+        .collect()
+}
+
+#[sqlx::test]
+async fn drops_beside_a_card_land_there_and_change_only_the_moved_card(pool: PgPool) {
+    let admin = workspace(&pool, "ada@example.com").await;
+    let mut by_title = std::collections::HashMap::new();
+    for t in ["A", "B", "C", "D", "E"] {
+        let d = deals::create(&pool, &admin, &deal_form(t, "10"))
+            .await
+            .unwrap();
+        by_title.insert(t, d);
+    }
+    let qualified = stage_named(&pool, &admin, "Qualified").await;
+    for t in ["D", "E"] {
+        let d = &by_title[t];
+        let moved = move_to(&pool, &admin, d.id, d.version, qualified)
+            .await
+            .unwrap();
+        by_title.insert(t, moved);
+    }
+    assert_eq!(
+        columns(&pool, &admin).await[..2],
+        [vec!["A", "B", "C"], vec!["D", "E"]]
+    );
+
+    fn drop(
+        m: &std::collections::HashMap<&str, Deal>,
+        t: &str,
+        stage: Option<StageId>,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> DealPatch {
+        DealPatch {
+            version: m[t].version,
+            stage_id: stage,
+            before_id: before.map(|b| m[b].id),
+            after_id: after.map(|a| m[a].id),
+            ..Default::default()
+        }
+    }
+    let reordered = audit_count(&pool, "deal.reordered").await;
+    let moved = audit_count(&pool, "deal.moved").await;
+
+    // Within a column: before the first card, then after the last.
+    let c = deals::update(
+        &pool,
+        &admin,
+        by_title["C"].id,
+        &drop(&by_title, "C", None, Some("A"), None),
+    )
+    .await
+    .unwrap();
+    by_title.insert("C", c);
+    assert_eq!(columns(&pool, &admin).await[0], ["C", "A", "B"]);
+    let a = deals::update(
+        &pool,
+        &admin,
+        by_title["A"].id,
+        &drop(&by_title, "A", None, None, Some("B")),
+    )
+    .await
+    .unwrap();
+    by_title.insert("A", a);
+    assert_eq!(columns(&pool, &admin).await[0], ["C", "B", "A"]);
+    // Into another column, between two cards and after its last.
+    let b = deals::update(
+        &pool,
+        &admin,
+        by_title["B"].id,
+        &drop(&by_title, "B", Some(qualified), Some("E"), None),
+    )
+    .await
+    .unwrap();
+    by_title.insert("B", b);
+    let a = deals::update(
+        &pool,
+        &admin,
+        by_title["A"].id,
+        &drop(&by_title, "A", Some(qualified), None, Some("E")),
+    )
+    .await
+    .unwrap();
+    by_title.insert("A", a);
+    let now = columns(&pool, &admin).await;
+    assert_eq!(now[..2], [vec!["C"], vec!["D", "B", "E", "A"]]);
+    assert_eq!(audit_count(&pool, "deal.reordered").await, reordered + 2);
+    assert_eq!(audit_count(&pool, "deal.moved").await, moved + 2);
+
+    // An anchor that is not a card of the target stage, or two anchors: a field error, and nothing changes.
+    let versions = |m: &std::collections::HashMap<&str, Deal>| {
+        let mut v: Vec<_> = m.iter().map(|(t, d)| (t.to_string(), d.version)).collect();
+        v.sort();
+        v
+    };
+    let before_versions = versions(&by_title);
+    for (patch, field) in [
+        (drop(&by_title, "C", None, Some("D"), None), "before_id"),
+        (
+            drop(&by_title, "C", Some(qualified), None, Some("C")),
+            "after_id",
+        ),
+        (
+            drop(&by_title, "C", None, Some("C"), Some("C")),
+            "before_id",
+        ),
+    ] {
+        let err = deals::update(&pool, &admin, by_title["C"].id, &patch).await;
+        match err {
+            Err(Error::Validation { fields, .. }) => {
+                assert!(fields.contains_key(field), "{fields:?}")
+            }
+            other => panic!("expected a field error on {field}, got {other:?}"),
+        }
+    }
+    let mut after = std::collections::HashMap::new();
+    for (t, d) in &by_title {
+        after.insert(*t, deals::get(&pool, &admin, d.id).await.unwrap());
+    }
+    assert_eq!(versions(&after), before_versions);
+    assert_eq!(columns(&pool, &admin).await, now);
+}
+
 #[sqlx::test]
 async fn a_deal_cannot_point_at_another_workspaces_contact(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
