@@ -24,6 +24,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The role or membership a request acted under changed since its session last read it (D-014). Nothing was done;
+    /// the session forgets what it knew, so the next request reads the membership afresh.
+    #[error("your role in this workspace has changed; reload to continue")]
+    ScopeChanged,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     /// Details are logged where the error arises and never shown to a client.
@@ -55,6 +59,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Validation { .. } => "validation_failed",
             Error::Conflict(_) => "conflict",
+            Error::ScopeChanged => "scope_changed",
             Error::RateLimited { .. } => "rate_limited",
             Error::Internal => "internal",
         }
@@ -67,7 +72,7 @@ impl Error {
             Error::Forbidden => 403,
             Error::NotFound => 404,
             Error::Validation { .. } => 422,
-            Error::Conflict(_) => 409,
+            Error::Conflict(_) | Error::ScopeChanged => 409,
             Error::RateLimited { .. } => 429,
             Error::Internal => 500,
         }
@@ -86,6 +91,9 @@ impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(db) if db.code().as_deref() == Some(crate::db::SCOPE_CHANGED) => {
+                Error::ScopeChanged
+            }
             _ => {
                 tracing::error!(error = %err, "database error");
                 Error::Internal

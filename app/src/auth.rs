@@ -90,7 +90,12 @@ pub async fn signup(
         organization_name,
     };
     let outcome = users::signup(&cx.state.pool, &input, cx.request_id()).await?;
-    crate::session::establish(&cx.session, outcome.user.id, Some(outcome.organization.id)).await?;
+    crate::session::establish(
+        &cx.session,
+        outcome.user.id,
+        Some((outcome.organization.id, clearview::domain::Role::Admin)),
+    )
+    .await?;
     leptos_axum::redirect("/contacts");
     Ok(())
 }

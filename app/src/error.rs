@@ -40,6 +40,12 @@ impl From<clearview::Error> for ApiError {
                 http::StatusCode::from_u16(status)
                     .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
             );
+            if matches!(e, clearview::Error::ScopeChanged) {
+                res.insert_header(
+                    http::HeaderName::from_static(crate::session::SCOPE_CHANGED_HEADER),
+                    http::HeaderValue::from_static("1"),
+                );
+            }
         }
         Self {
             code: e.code().into(),

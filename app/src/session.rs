@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use clearview::domain::{OrgId, UserId};
+use clearview::domain::{OrgId, Role, UserId};
 use clearview::services::{Scope, organizations};
 use clearview::{Error, Result};
 use http::request::Parts;
@@ -15,6 +15,11 @@ use crate::state::WebConfig;
 
 const USER: &str = "user_id";
 const ORG: &str = "org_id";
+/// The role last read for the session's workspace, as `(org, role)`: valid only while `ORG` names that workspace.
+/// Every member transaction confirms it (D-014), so the request needs no query of its own to learn it.
+const ROLE: &str = "role_in";
+/// The response header by which a request tells the session layer that its remembered role no longer holds.
+pub const SCOPE_CHANGED_HEADER: &str = "x-clearview-scope-changed";
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 
@@ -24,10 +29,16 @@ fn store_err(e: tower_sessions::session::Error) -> Error {
 }
 
 /// Signs a person in: a new session id (so a fixated id is worthless), then who they are and where they work.
-pub async fn establish(session: &Session, user: UserId, org: Option<OrgId>) -> Result<()> {
+pub async fn establish(session: &Session, user: UserId, org: Option<(OrgId, Role)>) -> Result<()> {
     session.cycle_id().await.map_err(store_err)?;
     session.insert(USER, user).await.map_err(store_err)?;
-    session.insert(ORG, org).await.map_err(store_err)?;
+    session
+        .insert(ORG, org.map(|(o, _)| o))
+        .await
+        .map_err(store_err)?;
+    if let Some(role_in) = org {
+        session.insert(ROLE, role_in).await.map_err(store_err)?;
+    }
     session
         .insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp())
         .await
@@ -42,7 +53,7 @@ pub async fn sign_in(
     user: UserId,
 ) -> Result<Vec<clearview::model::Membership>> {
     let memberships = organizations::memberships(pool, user).await?;
-    establish(session, user, memberships.first().map(|m| m.id)).await?;
+    establish(session, user, memberships.first().map(|m| (m.id, m.role))).await?;
     Ok(memberships)
 }
 
@@ -81,6 +92,10 @@ pub async fn user(session: &Session, config: &WebConfig) -> Result<Option<UserId
 
 /// The workspace scope of the signed-in person: the session's current workspace, or their first one if that
 /// membership has ended. `Unauthenticated` without a live session; `NotFound` for a person with no workspace.
+///
+/// The role comes from the session when it holds one for that workspace: no query. Every member transaction confirms
+/// it before reading anything (D-014); when it no longer holds, that request answers `ScopeChanged`, the session
+/// forgets the role ([`forget_role`]) and the next request reads the membership again here.
 pub async fn scope(
     session: &Session,
     pool: &PgPool,
@@ -94,9 +109,26 @@ pub async fn scope(
         .map_err(store_err)?
         .flatten()
     {
+        if let Some((remembered, role)) = session
+            .get::<(OrgId, Role)>(ROLE)
+            .await
+            .map_err(store_err)?
+            && remembered == org
+        {
+            return Ok(Scope {
+                org_id: org,
+                user_id: user,
+                role,
+                request_id,
+            });
+        }
         match organizations::scope_for(pool, user, org, request_id.clone()).await {
             Err(Error::NotFound) => {}
-            other => return other,
+            Ok(scope) => {
+                remember(session, &scope).await?;
+                return Ok(scope);
+            }
+            Err(e) => return Err(e),
         }
     }
     let first = organizations::memberships(pool, user)
@@ -104,11 +136,40 @@ pub async fn scope(
         .into_iter()
         .next()
         .ok_or(Error::NotFound)?;
+    let scope = Scope {
+        org_id: first.id,
+        user_id: user,
+        role: first.role,
+        request_id,
+    };
+    remember(session, &scope).await?;
+    Ok(scope)
+}
+
+/// Makes the scope's workspace and role the session's own.
+async fn remember(session: &Session, scope: &Scope) -> Result<()> {
     session
-        .insert(ORG, Some(first.id))
+        .insert(ORG, Some(scope.org_id))
         .await
         .map_err(store_err)?;
-    organizations::scope_for(pool, user, first.id, request_id).await
+    session
+        .insert(ROLE, (scope.org_id, scope.role))
+        .await
+        .map_err(store_err)
+}
+
+/// Whether the session remembers a role (for whichever workspace).
+pub async fn remembers_role(session: &Session) -> bool {
+    matches!(session.get::<(OrgId, Role)>(ROLE).await, Ok(Some(_)))
+}
+
+/// Forgets the remembered role, after a request found it no longer holds.
+pub async fn forget_role(session: &Session) -> Result<()> {
+    session
+        .remove_value(ROLE)
+        .await
+        .map(|_| ())
+        .map_err(store_err)
 }
 
 /// Makes `org` the session's workspace after checking the membership (`NotFound` otherwise).
@@ -120,7 +181,7 @@ pub async fn switch(
 ) -> Result<Scope> {
     let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
     let scope = organizations::scope_for(pool, user, org, None).await?;
-    session.insert(ORG, Some(org)).await.map_err(store_err)?;
+    remember(session, &scope).await?;
     Ok(scope)
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use app::state::{AppState, WebConfig};
 use app::{App, shell};
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -110,7 +111,7 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
         .route("/readyz", get(readyz))
         .with_state(state.clone());
 
-    Ok(Router::new()
+    let app = Router::new()
         .nest(
             "/api",
             crate::api::router()
@@ -118,7 +119,12 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
                 .with_state(state),
         )
         .merge(probes)
-        .merge(pages)
+        .merge(pages);
+    Ok(Router::new()
+        .fallback_service(tower::service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, std::convert::Infallible>(confirm_scope(app, req).await) }
+        }))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -132,6 +138,81 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
                 .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
                 .layer(sessions),
         ))
+}
+
+/// Requests whose body is at most this big are kept, so they can be answered again with a fresh scope.
+const REPLAYABLE_BODY: u64 = 1 << 20;
+
+/// A request's scope may use the role its session remembers (D-014). When that role no longer holds — the member
+/// transaction refused it (`scope_changed`), or the request was forbidden while a role was remembered — the session
+/// forgets the role and the request is answered again, now with the membership read afresh: a promotion or a demotion
+/// applies to the very next request, with no error in between. Nothing was done the first time (the check precedes
+/// every read and write; a refused transaction rolls back). Bodies over [`REPLAYABLE_BODY`] (contact imports) are not
+/// kept: they get the `scope_changed` answer, and the next request reads the membership.
+async fn confirm_scope(app: Router, req: axum::extract::Request) -> axum::response::Response {
+    use tower::ServiceExt;
+    let (parts, body) = req.into_parts();
+    let length = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bodiless = length.is_none() && !parts.headers.contains_key(http::header::TRANSFER_ENCODING);
+    let kept = if bodiless {
+        Some(axum::body::Bytes::new())
+    } else if length.is_some_and(|l| l <= REPLAYABLE_BODY) {
+        match axum::body::to_bytes(body, REPLAYABLE_BODY as usize).await {
+            Ok(bytes) => Some(bytes),
+            Err(_) => return http::StatusCode::BAD_REQUEST.into_response(),
+        }
+    } else {
+        let req = axum::extract::Request::from_parts(parts.clone(), body);
+        let mut res = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+        if res
+            .headers_mut()
+            .remove(app::session::SCOPE_CHANGED_HEADER)
+            .is_some()
+            && let Some(session) = parts.extensions.get::<tower_sessions::Session>()
+        {
+            forget(session).await;
+        }
+        return res;
+    };
+    let kept = kept.unwrap_or_default();
+    let again = |parts: http::request::Parts, kept: axum::body::Bytes| {
+        axum::extract::Request::from_parts(parts, axum::body::Body::from(kept))
+    };
+    let mut res = app
+        .clone()
+        .oneshot(again(parts.clone(), kept.clone()))
+        .await
+        .unwrap_or_else(|e| match e {});
+    let changed = res
+        .headers_mut()
+        .remove(app::session::SCOPE_CHANGED_HEADER)
+        .is_some();
+    if !changed && res.status() != http::StatusCode::FORBIDDEN {
+        return res;
+    }
+    let Some(session) = parts.extensions.get::<tower_sessions::Session>().cloned() else {
+        return res;
+    };
+    if !changed && !app::session::remembers_role(&session).await {
+        return res;
+    }
+    forget(&session).await;
+    let mut res = app
+        .oneshot(again(parts, kept))
+        .await
+        .unwrap_or_else(|e| match e {});
+    res.headers_mut().remove(app::session::SCOPE_CHANGED_HEADER);
+    res
+}
+
+async fn forget(session: &tower_sessions::Session) {
+    if let Err(e) = app::session::forget_role(session).await {
+        tracing::error!(error = %e, "could not forget a changed scope");
+    }
 }
 
 async fn readyz(

@@ -327,6 +327,110 @@ async fn another_workspaces_ids_are_404_on_every_route_and_change_nothing(pool: 
 }
 
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_changed_role_is_caught_before_anything_runs_and_then_applies(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, org) = admin(&app, "ada@example.com").await;
+    let rep = member(&app, &org, "rep@example.com", "rep").await;
+    let (app, admin_cookie, rep) = (&app, &admin_cookie, &rep);
+    let set_role = |role: &'static str| {
+        let pool = app.pool.clone();
+        let org = org.clone();
+        async move {
+            sqlx::query(
+                "update memberships set role = $1 where org_id = $2::uuid
+                 and user_id = (select id from users where email = 'rep@example.com')",
+            )
+            .bind(role)
+            .bind(org)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    let new_contact = || async {
+        let c = json_of(
+            app.send(
+                Method::POST,
+                "/api/contacts",
+                Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+                admin_cookie,
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        c["id"].as_str().unwrap().to_owned()
+    };
+    let exists = |id: String| async move {
+        app.send(
+            Method::GET,
+            &format!("/api/contacts/{id}"),
+            None,
+            admin_cookie,
+        )
+        .await
+        .status()
+            == StatusCode::OK
+    };
+    let delete = |id: String| async move {
+        app.send(Method::DELETE, &format!("/api/contacts/{id}"), None, rep)
+            .await
+    };
+
+    let cid = new_contact().await;
+    assert_eq!(delete(cid.clone()).await.status(), StatusCode::FORBIDDEN);
+
+    // Promoted while the session remembers "rep": the very next request acts as a manager. The stale role is caught
+    // (forbidden, or refused by the member transaction) before anything is done, and the request answered again with
+    // the membership read afresh.
+    set_role("manager").await;
+    let res = delete(cid.clone()).await;
+    assert!(res.headers().get("x-clearview-scope-changed").is_none());
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(!exists(cid).await);
+
+    // Demoted: the manager's right goes with the role, at once, and the contact stays.
+    let cid = new_contact().await;
+    set_role("rep").await;
+    let res = delete(cid.clone()).await;
+    assert!(res.headers().get("x-clearview-scope-changed").is_none());
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(exists(cid.clone()).await);
+    // A change that only a role's own transaction notices (a read both roles may do) is answered all the same.
+    set_role("manager").await;
+    let list = json_of(
+        app.send(Method::GET, "/api/contacts", None, rep).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    set_role("rep").await;
+    let page = app.send(Method::GET, "/contacts", None, rep).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.headers().get("x-clearview-scope-changed").is_none());
+
+    // Removed from the workspace: the next request is back in their own workspace, where the old one's contacts are
+    // not.
+    sqlx::query("delete from memberships where org_id = $1::uuid and role = 'rep'")
+        .bind(&org)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let list = json_of(
+        app.send(Method::GET, "/api/contacts", None, rep).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0), "{list}");
+    assert_eq!(
+        app.send(Method::GET, &format!("/api/contacts/{cid}"), None, rep)
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn roles_are_enforced_by_the_server(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let (admin_cookie, org) = admin(&app, "ada@example.com").await;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::{OrgId, UserId};
+use crate::domain::{OrgId, Role, UserId};
 
 pub type Tx = Transaction<'static, Postgres>;
 
@@ -42,6 +42,26 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
             })
         })
         .connect_with(options)
+        .await
+}
+
+/// The SQLSTATE `app_assert_role` raises when a member's role is no longer the one a request acts under.
+pub const SCOPE_CHANGED: &str = "CV001";
+
+/// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` in the same
+/// first message (D-014). Policy decisions taken before it with a role the session remembered are confirmed here,
+/// before any data is read; otherwise it fails with [`SCOPE_CHANGED`] and nothing was done. The check precedes the
+/// message's `BEGIN`: when it fails, PostgreSQL rolls the message back whole and the connection goes back to the pool
+/// idle, not inside an aborted transaction.
+pub async fn member(pool: &PgPool, org: OrgId, user: UserId, role: Role) -> sqlx::Result<Tx> {
+    // UUIDs and the role's fixed names: nothing to quote.
+    let check = format!(
+        "select app_assert_member('{}', '{}', '{}')",
+        org.0,
+        user.0,
+        role.as_str()
+    );
+    pool.begin_with(format!("{check}; {}", begin_as(Some(org), Some(user))))
         .await
 }
 

@@ -32,9 +32,10 @@ impl Scope {
         policy::require(self.role, action)
     }
 
-    /// Opens this scope's tenant transaction.
+    /// Opens this scope's tenant transaction, confirming in its first message that the person is still a member with
+    /// this role (`Error::ScopeChanged` otherwise).
     pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
-        Ok(crate::db::tenant(pool, self.org_id, Some(self.user_id)).await?)
+        Ok(crate::db::member(pool, self.org_id, self.user_id, self.role).await?)
     }
 }
 

@@ -23,7 +23,12 @@ pub async fn signup(
     JsonBody(input): JsonBody<SignupInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let outcome = users::signup(&state.pool, &input, app::session::request_id(&parts)).await?;
-    app::session::establish(&session, outcome.user.id, Some(outcome.organization.id)).await?;
+    app::session::establish(
+        &session,
+        outcome.user.id,
+        Some((outcome.organization.id, clearview::domain::Role::Admin)),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(outcome)))
 }
 

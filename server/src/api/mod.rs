@@ -87,6 +87,12 @@ impl IntoResponse for ApiError {
             error["fields"] = json!(fields);
         }
         let mut res = (status, Json(json!({ "error": error }))).into_response();
+        if matches!(self.0, clearview::Error::ScopeChanged) {
+            res.headers_mut().insert(
+                http::HeaderName::from_static(app::session::SCOPE_CHANGED_HEADER),
+                HeaderValue::from_static("1"),
+            );
+        }
         if let clearview::Error::RateLimited { retry_after_secs } = self.0 {
             res.headers_mut().insert(
                 http::header::RETRY_AFTER,

@@ -1,0 +1,1 @@
+drop function app_assert_member(uuid, uuid, text);
