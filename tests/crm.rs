@@ -635,46 +635,41 @@ async fn drops_beside_a_card_land_there_and_change_only_the_moved_card(pool: PgP
     let reordered = audit_count(&pool, "deal.reordered").await;
     let moved = audit_count(&pool, "deal.moved").await;
 
-    // Within a column: before the first card, then after the last.
-    let c = deals::update(
-        &pool,
-        &admin,
-        by_title["C"].id,
-        &drop(&by_title, "C", None, Some("A"), None),
-    )
-    .await
-    .unwrap();
-    by_title.insert("C", c);
-    assert_eq!(columns(&pool, &admin).await[0], ["C", "A", "B"]);
-    let a = deals::update(
-        &pool,
-        &admin,
-        by_title["A"].id,
-        &drop(&by_title, "A", None, None, Some("B")),
-    )
-    .await
-    .unwrap();
-    by_title.insert("A", a);
-    assert_eq!(columns(&pool, &admin).await[0], ["C", "B", "A"]);
-    // Into another column, between two cards and after its last.
-    let b = deals::update(
-        &pool,
-        &admin,
-        by_title["B"].id,
-        &drop(&by_title, "B", Some(qualified), Some("E"), None),
-    )
-    .await
-    .unwrap();
-    by_title.insert("B", b);
-    let a = deals::update(
-        &pool,
-        &admin,
-        by_title["A"].id,
-        &drop(&by_title, "A", Some(qualified), None, Some("E")),
-    )
-    .await
-    .unwrap();
-    by_title.insert("A", a);
+    // Within a column: before the first card, then after the last; into another column, between two cards and after
+    // its last. Each step: (card, target stage, before, after, the first two columns afterwards).
+    type Step<'a> = (
+        &'a str,
+        Option<StageId>,
+        Option<&'a str>,
+        Option<&'a str>,
+        [&'a [&'a str]; 2],
+    );
+    let steps: [Step; 4] = [
+        ("C", None, Some("A"), None, [&["C", "A", "B"], &["D", "E"]]),
+        ("A", None, None, Some("B"), [&["C", "B", "A"], &["D", "E"]]),
+        (
+            "B",
+            Some(qualified),
+            Some("E"),
+            None,
+            [&["C", "A"], &["D", "B", "E"]],
+        ),
+        (
+            "A",
+            Some(qualified),
+            None,
+            Some("E"),
+            [&["C"], &["D", "B", "E", "A"]],
+        ),
+    ];
+    for (card, stage, before, after, expected) in steps {
+        let patch = drop(&by_title, card, stage, before, after);
+        let moved = deals::update(&pool, &admin, by_title[card].id, &patch)
+            .await
+            .unwrap();
+        by_title.insert(card, moved);
+        assert_eq!(columns(&pool, &admin).await[..2], expected, "{card}");
+    }
     let now = columns(&pool, &admin).await;
     assert_eq!(now[..2], [vec!["C"], vec!["D", "B", "E", "A"]]);
     assert_eq!(audit_count(&pool, "deal.reordered").await, reordered + 2);
