@@ -99,6 +99,31 @@ async fn move_to(
     deals::update(pool, scope, id, &patch).await
 }
 
+/// The workspace's audit chain as stored: seq 1..n without a gap, every entry linked to the one before it and its hash
+/// recomputed from its content; none left pending.
+async fn assert_audit_chain(pool: &PgPool, scope: &Scope) {
+    let (entries, broken): (i64, i64) = sqlx::query_as(
+        r#"select count(*), count(*) filter (where seq <> n or prev_hash <> expected_prev or hash <> expected_hash)
+           from (
+               select seq, prev_hash, hash, row_number() over (order by seq) as n,
+                      lag(hash, 1, '\x'::bytea) over (order by seq) as expected_prev,
+                      sha256(prev_hash || convert_to(concat_ws('|', id, org_id, seq,
+                          to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), actor_id, action,
+                          entity_type, entity_id, request_id, changes::text), 'UTF8')) as expected_hash
+               from audit_log where org_id = $1
+           ) e"#,
+    )
+    .bind(scope.org_id.0)
+    .fetch_one(pool)
+    .await
+    .expect("audit chain");
+    assert!(entries > 0);
+    assert_eq!(
+        broken, 0,
+        "{broken} of {entries} audit entries break the chain"
+    );
+}
+
 async fn stage_named(pool: &PgPool, scope: &Scope, name: &str) -> StageId {
     let pipelines = clearview::services::pipelines::list(pool, scope)
         .await
@@ -358,6 +383,7 @@ async fn concurrent_moves_of_one_deal_leave_exactly_one_winner(pool: PgPool) {
     let now = deals::get(&pool, &admin, deal.id).await.unwrap();
     assert_eq!(now.stage_id, winners[0].stage_id);
     assert_eq!(now.version, deal.version + 1);
+    assert_audit_chain(&pool, &admin).await;
 }
 
 #[sqlx::test]
@@ -545,6 +571,8 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
         .await
         .unwrap();
     assert_board_matches_deals(&pool, &admin).await;
+    // Twenty moves at once over several connections, and every other change above: one unbroken chain.
+    assert_audit_chain(&pool, &admin).await;
 }
 
 /// A column longer than its first page: the board shows the first cards and the column's full count, and "load
@@ -964,4 +992,48 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
         .execute(&mut *tx)
         .await;
     assert!(denied.is_err(), "{denied:?}");
+}
+
+#[sqlx::test]
+async fn audit_entries_join_the_chain_when_their_transaction_commits(pool: PgPool) {
+    use clearview::services::audit;
+    let admin = workspace(&pool, "ada@example.com").await;
+    let mut tx = admin.begin(&pool).await.unwrap();
+    audit::record(&mut tx, &admin, "test.pending", "deal", None, json!({}))
+        .await
+        .unwrap();
+    let (seq, hash): (i64, Vec<u8>) =
+        sqlx::query_as("select seq, hash from audit_log where action = 'test.pending'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert!(
+        seq < 0 && hash.is_empty(),
+        "pending until its transaction commits"
+    );
+    assert_eq!(
+        audit_count(&pool, "test.pending").await,
+        0,
+        "and only its own transaction sees it"
+    );
+    tx.commit().await.unwrap();
+    let (seq, hash): (i64, Vec<u8>) =
+        sqlx::query_as("select seq, hash from audit_log where action = 'test.pending'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(seq > 0 && hash.len() == 32, "sealed at commit");
+    assert_audit_chain(&pool, &admin).await;
+
+    // A transaction that rolls back leaves nothing behind, and the chain goes on without a gap.
+    let mut tx = admin.begin(&pool).await.unwrap();
+    audit::record(&mut tx, &admin, "test.rolled_back", "deal", None, json!({}))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(audit_count(&pool, "test.rolled_back").await, 0);
+    deals::create(&pool, &admin, &deal_form("After", "1"))
+        .await
+        .unwrap();
+    assert_audit_chain(&pool, &admin).await;
 }
