@@ -141,72 +141,73 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
 }
 
 /// Requests whose body is at most this big are kept, so they can be answered again with a fresh scope.
-const REPLAYABLE_BODY: u64 = 1 << 20;
+const REPLAYABLE_BODY: usize = 1 << 20;
 
 /// A request's scope may use the role its session remembers (D-014). When that role no longer holds — the member
 /// transaction refused it (`scope_changed`), or the request was forbidden while a role was remembered — the session
 /// forgets the role and the request is answered again, now with the membership read afresh: a promotion or a demotion
 /// applies to the very next request, with no error in between. Nothing was done the first time (the check precedes
-/// every read and write; a refused transaction rolls back). Bodies over [`REPLAYABLE_BODY`] (contact imports) are not
-/// kept: they get the `scope_changed` answer, and the next request reads the membership.
+/// every read and write; a refused transaction rolls back). Requests without a session cookie pass straight through;
+/// bodies over [`REPLAYABLE_BODY`] (contact imports) are not kept: they get the `scope_changed` answer, and the next
+/// request reads the membership.
 async fn confirm_scope(app: Router, req: axum::extract::Request) -> axum::response::Response {
+    use axum::body::{Body, Bytes};
+    use axum::extract::Request;
     use tower::ServiceExt;
+    let run = |app: Router, req: Request| async move {
+        let mut res = app.oneshot(req).await.unwrap_or_else(|e| match e {});
+        let changed = res
+            .headers_mut()
+            .remove(app::session::SCOPE_CHANGED_HEADER)
+            .is_some();
+        (res, changed)
+    };
+    let session = req.extensions().get::<tower_sessions::Session>().cloned();
+    let signed_in = req
+        .headers()
+        .get_all(http::header::COOKIE)
+        .iter()
+        .any(|c| c.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)));
+    let (Some(session), true) = (session, signed_in) else {
+        return run(app, req).await.0;
+    };
     let (parts, body) = req.into_parts();
     let length = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let bodiless = length.is_none() && !parts.headers.contains_key(http::header::TRANSFER_ENCODING);
-    let kept = if bodiless {
-        Some(axum::body::Bytes::new())
-    } else if length.is_some_and(|l| l <= REPLAYABLE_BODY) {
-        match axum::body::to_bytes(body, REPLAYABLE_BODY as usize).await {
-            Ok(bytes) => Some(bytes),
-            Err(_) => return http::StatusCode::BAD_REQUEST.into_response(),
+        .and_then(|v| v.parse::<usize>().ok());
+    let kept = match length {
+        None if !parts.headers.contains_key(http::header::TRANSFER_ENCODING) => Bytes::new(),
+        Some(l) if l <= REPLAYABLE_BODY => {
+            match axum::body::to_bytes(body, REPLAYABLE_BODY).await {
+                Ok(bytes) => bytes,
+                Err(_) => return http::StatusCode::BAD_REQUEST.into_response(),
+            }
         }
-    } else {
-        let req = axum::extract::Request::from_parts(parts.clone(), body);
-        let mut res = app.oneshot(req).await.unwrap_or_else(|e| match e {});
-        if res
-            .headers_mut()
-            .remove(app::session::SCOPE_CHANGED_HEADER)
-            .is_some()
-            && let Some(session) = parts.extensions.get::<tower_sessions::Session>()
-        {
-            forget(session).await;
+        _ => {
+            let (res, changed) = run(app, Request::from_parts(parts, body)).await;
+            if changed {
+                forget(&session).await;
+            }
+            return res;
         }
-        return res;
     };
-    let kept = kept.unwrap_or_default();
-    let again = |parts: http::request::Parts, kept: axum::body::Bytes| {
-        axum::extract::Request::from_parts(parts, axum::body::Body::from(kept))
-    };
-    let mut res = app
-        .clone()
-        .oneshot(again(parts.clone(), kept.clone()))
-        .await
-        .unwrap_or_else(|e| match e {});
-    let changed = res
-        .headers_mut()
-        .remove(app::session::SCOPE_CHANGED_HEADER)
-        .is_some();
-    if !changed && res.status() != http::StatusCode::FORBIDDEN {
-        return res;
-    }
-    let Some(session) = parts.extensions.get::<tower_sessions::Session>().cloned() else {
-        return res;
-    };
-    if !changed && !app::session::remembers_role(&session).await {
+    let (res, changed) = run(
+        app.clone(),
+        Request::from_parts(parts.clone(), Body::from(kept.clone())),
+    )
+    .await;
+    let stale = changed
+        || (res.status() == http::StatusCode::FORBIDDEN
+            && app::session::remembers_role(&session).await);
+    if !stale {
         return res;
     }
     forget(&session).await;
-    let mut res = app
-        .oneshot(again(parts, kept))
+    run(app, Request::from_parts(parts, Body::from(kept)))
         .await
-        .unwrap_or_else(|e| match e {});
-    res.headers_mut().remove(app::session::SCOPE_CHANGED_HEADER);
-    res
+        .0
 }
 
 async fn forget(session: &tower_sessions::Session) {

@@ -45,7 +45,7 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
         .await
 }
 
-/// The SQLSTATE `app_assert_role` raises when a member's role is no longer the one a request acts under.
+/// The SQLSTATE `app_assert_member` raises when a member's role is no longer the one a request acts under.
 pub const SCOPE_CHANGED: &str = "CV001";
 
 /// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` in the same
