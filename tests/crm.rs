@@ -83,6 +83,20 @@ fn deal_form(title: &str, amount: &str) -> DealForm {
     }
 }
 
+/// Applies `patch` to `deal`, based on the version it carries.
+async fn edit(
+    pool: &PgPool,
+    scope: &Scope,
+    deal: &Deal,
+    patch: DealPatch,
+) -> clearview::Result<Deal> {
+    let patch = DealPatch {
+        version: deal.version,
+        ..patch
+    };
+    deals::update(pool, scope, deal.id, &patch).await
+}
+
 /// Moves a deal to `stage`, based on the version the caller last saw.
 async fn move_to(
     pool: &PgPool,
@@ -504,32 +518,17 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
     assert_board_matches_deals(&pool, &admin).await;
 
     // Edits that change a deal's group: amount, explicit probability back to the stage's.
-    let d = &made[0];
-    deals::update(
-        &pool,
-        &admin,
-        d.id,
-        &DealPatch {
-            version: d.version,
-            amount: Some(Some(AmountInput::Text("1234.56".into()))),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let amount = DealPatch {
+        amount: Some(Some(AmountInput::Text("1234.56".into()))),
+        ..Default::default()
+    };
+    edit(&pool, &admin, &made[0], amount).await.unwrap();
     let d = &made[3];
-    deals::update(
-        &pool,
-        &admin,
-        d.id,
-        &DealPatch {
-            version: d.version,
-            probability: Some(None),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let stage_default = DealPatch {
+        probability: Some(None),
+        ..Default::default()
+    };
+    edit(&pool, &admin, d, stage_default).await.unwrap();
     // A refused change (stale version) leaves the totals as they were.
     let stale = move_to(&pool, &admin, d.id, d.version, proposal).await;
     assert!(matches!(stale, Err(Error::Conflict(_))), "{stale:?}");
@@ -553,19 +552,12 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
 
     // Lost, deleted, and a stage removed with its deals moved to another.
     let d = deals::get(&pool, &admin, made[5].id).await.unwrap();
-    deals::update(
-        &pool,
-        &admin,
-        d.id,
-        &DealPatch {
-            version: d.version,
-            stage_id: Some(lost),
-            lost_reason: Some("went with a competitor".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let lose = DealPatch {
+        stage_id: Some(lost),
+        lost_reason: Some("went with a competitor".into()),
+        ..Default::default()
+    };
+    edit(&pool, &admin, &d, lose).await.unwrap();
     deals::delete(&pool, &admin, made[6].id).await.unwrap();
     clearview::services::pipelines::delete_stage(&pool, &admin, proposal, Some(negotiation))
         .await

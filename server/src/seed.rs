@@ -1275,7 +1275,7 @@ async fn bulk_deals(pool: &PgPool, scope: &Scope, pipeline: &Pipeline, target: i
             add * weight / total_weight
         };
         left -= k;
-        let mut key = deals::last_position(&mut tx, scope, *stage, None).await?;
+        let mut key = deals::last_position(&mut tx, scope, *stage).await?;
         for _ in 0..k {
             let next = Position::between(key.as_ref(), None).map_err(|e| anyhow::anyhow!(e))?;
             stage_ids.push(stage.0);

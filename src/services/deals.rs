@@ -173,31 +173,19 @@ fn position_of(s: &str) -> Result<Position> {
     })
 }
 
-/// The key after the last card of a column.
-async fn end_of_column(
-    tx: &mut Tx,
-    scope: &Scope,
-    stage: StageId,
-    skip: Option<DealId>,
-) -> Result<Position> {
-    let last = last_position(tx, scope, stage, skip).await?;
-    Position::between(last.as_ref(), None).map_err(|e| Error::Conflict(e.to_string()))
+/// The sortable key between two cards (either end open). Keys only run out after very many insertions at one spot:
+/// that is a conflict to retry, not a fault.
+pub(crate) fn key_between(lo: Option<&Position>, hi: Option<&Position>) -> Result<Position> {
+    Position::between(lo, hi).map_err(|e| Error::Conflict(e.to_string()))
 }
 
-/// The key of the last card of `stage` (leaving `skip` out), if it holds any: one probe of deals_stage_position_idx.
-/// Whoever appends cards to a column starts from here.
-pub async fn last_position(
-    tx: &mut Tx,
-    scope: &Scope,
-    stage: StageId,
-    skip: Option<DealId>,
-) -> Result<Option<Position>> {
+/// The key of the last card of `stage`, if it holds any: one probe of deals_stage_position_idx. Whoever appends cards
+/// to a column starts from here.
+pub async fn last_position(tx: &mut Tx, scope: &Scope, stage: StageId) -> Result<Option<Position>> {
     let last = sqlx::query_scalar!(
-        "select position from deals where org_id = $1 and stage_id = $2 and id is distinct from $3
-         order by position desc, id desc limit 1",
+        "select position from deals where org_id = $1 and stage_id = $2 order by position desc, id desc limit 1",
         scope.org_id.0,
         stage.0,
-        skip.map(|d| d.0)
     )
     .fetch_optional(&mut **tx)
     .await?;
@@ -233,7 +221,10 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
             "a new deal cannot start lost; create it in an open stage",
         ));
     }
-    let position = end_of_column(&mut tx, scope, stage_id, None).await?;
+    let position = key_between(
+        last_position(&mut tx, scope, stage_id).await?.as_ref(),
+        None,
+    )?;
     let id = DealId::new();
     let currency = new
         .amount
@@ -364,9 +355,7 @@ async fn beside(
     } else {
         (Some(&anchor), neighbour.as_ref())
     };
-    Position::between(lo, hi)
-        .map(Some)
-        .map_err(|e| Error::Conflict(e.to_string()))
+    key_between(lo, hi).map(Some)
 }
 
 /// Changes a deal: any of its fields, its stage and its place in a column. One row is written, with its audit entry in
@@ -436,7 +425,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
         })?
     } else if stage_changed {
         let end = read.column_end.as_deref().map(position_of).transpose()?;
-        Position::between(end.as_ref(), None).map_err(|e| Error::Conflict(e.to_string()))?
+        key_between(end.as_ref(), None)?
     } else {
         position_of(&before.position)?
     };

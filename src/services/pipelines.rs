@@ -4,7 +4,6 @@ use serde_json::json;
 
 use super::Scope;
 use crate::db::Tx;
-use crate::domain::Position;
 use crate::domain::{PipelineId, StageId, StageKind};
 use crate::error::OnConstraint;
 use crate::model::{Pipeline, Stage};
@@ -526,10 +525,9 @@ pub async fn delete_stage(
             }
             Some(_) => {}
         }
-        let mut prev = super::deals::last_position(&mut tx, scope, target, None).await?;
+        let mut prev = super::deals::last_position(&mut tx, scope, target).await?;
         for d in &deals {
-            let next = Position::between(prev.as_ref(), None)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
+            let next = super::deals::key_between(prev.as_ref(), None)?;
             sqlx::query!(
                 "update deals set stage_id = $3, position = $4, stage_entered_at = now(), version = version + 1
                  where org_id = $1 and id = $2",
