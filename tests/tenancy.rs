@@ -151,3 +151,102 @@ async fn composite_keys_keep_references_inside_one_workspace(pool: PgPool) {
         "a deal cannot reference another workspace's pipeline or stage"
     );
 }
+
+/// Every way into a workspace's data (member, tenant, personal, and `enter` on an open transaction) acts as the request
+/// role with exactly its settings, and leaves nothing behind on the pooled connection: not after a commit, a
+/// rollback, or a member check that failed (which also must not leave the connection inside a transaction).
+#[sqlx::test]
+async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_found_it(
+    pool: PgPool,
+) {
+    use clearview::domain::Role;
+
+    let a = workspace(&pool, "a@example.com", "A").await;
+    let (org, user) = (a.organization.id, a.user.id);
+    // One connection, so every step below reuses the one the previous step gave back.
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(pool.connect_options().as_ref().clone())
+        .await
+        .unwrap();
+    let login_role: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(&one)
+        .await
+        .unwrap();
+    assert_ne!(login_role, "clearview_app");
+
+    type Seen = (String, String, String);
+    async fn seen(tx: &mut db::Tx) -> Seen {
+        sqlx::query_as(
+            "select current_user::text, coalesce(current_setting('app.org_id', true), ''), \
+                    coalesce(current_setting('app.user_id', true), '')",
+        )
+        .fetch_one(&mut **tx)
+        .await
+        .unwrap()
+    }
+    let outside = |one: PgPool| async move {
+        // SAVEPOINT is refused outside a transaction block.
+        let in_tx = sqlx::raw_sql("savepoint probe").execute(&one).await.is_ok();
+        let seen: Seen = sqlx::query_as(
+            "select current_user::text, coalesce(current_setting('app.org_id', true), ''), \
+                    coalesce(current_setting('app.user_id', true), '')",
+        )
+        .fetch_one(&one)
+        .await
+        .unwrap();
+        (in_tx, seen)
+    };
+    let clean = (false, (login_role.clone(), String::new(), String::new()));
+    let (o, u) = (org.0.to_string(), user.0.to_string());
+    let app = "clearview_app".to_owned();
+
+    let mut tx = db::member(&one, org, user, Role::Admin).await.unwrap();
+    assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
+    tx.commit().await.unwrap();
+    assert_eq!(
+        outside(one.clone()).await,
+        clean,
+        "after a member transaction's commit"
+    );
+
+    let mut tx = db::tenant(&one, org, None).await.unwrap();
+    assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), String::new()));
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        outside(one.clone()).await,
+        clean,
+        "after a tenant transaction's rollback"
+    );
+
+    let mut tx = db::personal(&one, user).await.unwrap();
+    assert_eq!(seen(&mut tx).await, (app.clone(), String::new(), u.clone()));
+    tx.commit().await.unwrap();
+    assert_eq!(
+        outside(one.clone()).await,
+        clean,
+        "after a personal transaction"
+    );
+
+    let mut tx = one.begin().await.unwrap();
+    db::enter(&mut tx, Some(org), Some(user)).await.unwrap();
+    assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
+    tx.commit().await.unwrap();
+    assert_eq!(
+        outside(one.clone()).await,
+        clean,
+        "after entering an open transaction"
+    );
+
+    // The wrong role: refused with the scope-changed code before anything ran, and the connection is idle again.
+    let err = db::member(&one, org, user, Role::Rep).await.unwrap_err();
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some(db::SCOPE_CHANGED));
+    assert_eq!(
+        outside(one.clone()).await,
+        clean,
+        "after a refused member check"
+    );
+}

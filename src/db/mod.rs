@@ -30,7 +30,7 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
     PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(5))
-        // A request takes a connection three times (session, membership, its transaction): pinging each time doubled
+        // A request takes a connection twice (its session, its transaction): pinging each time would double
         // its round trips. A connection that has just been in use is known to work; one idle for a while is pinged.
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
@@ -45,43 +45,46 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
         .await
 }
 
-/// The SQLSTATE `app_assert_member` raises when a member's role is no longer the one a request acts under.
+/// The SQLSTATE `app_enter` raises when a member's role is no longer the one a request acts under.
 pub const SCOPE_CHANGED: &str = "CV001";
 
-/// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` in the same
-/// first message (D-014). Policy decisions taken before it with a role the session remembered are confirmed here,
-/// before any data is read; otherwise it fails with [`SCOPE_CHANGED`] and nothing was done. The check precedes the
-/// message's `BEGIN`: when it fails, PostgreSQL rolls the message back whole and the connection goes back to the pool
+/// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` (D-014).
+/// Policy decisions taken before it with a role the session remembered are confirmed here, before any data is read;
+/// otherwise it fails with [`SCOPE_CHANGED`] and nothing was done.
+///
+/// One message, two statements (D-016): `app_enter` makes the settings and the role switch (transaction-local) and
+/// checks the membership, then `BEGIN` turns the message's implicit transaction into the explicit one the settings
+/// belong to. When the check fails PostgreSQL rolls the message back whole and the connection goes back to the pool
 /// idle, not inside an aborted transaction.
 pub async fn member(pool: &PgPool, org: OrgId, user: UserId, role: Role) -> sqlx::Result<Tx> {
     // UUIDs and the role's fixed names: nothing to quote.
-    let check = format!(
-        "select app_assert_member('{}', '{}', '{}')",
+    pool.begin_with(format!(
+        "select app_enter('{}', '{}', '{}'); begin",
         org.0,
         user.0,
         role.as_str()
-    );
-    pool.begin_with(format!("{check}; {}", begin_as(Some(org), Some(user))))
-        .await
+    ))
+    .await
 }
 
 /// A transaction acting inside one workspace, for one member: RLS restricts it to that workspace.
 pub async fn tenant(pool: &PgPool, org: OrgId, user: Option<UserId>) -> sqlx::Result<Tx> {
-    pool.begin_with(begin_as(Some(org), user)).await
+    pool.begin_with(enter_then_begin(Some(org), user)).await
 }
 
 /// A transaction acting for one person across their workspaces (listing memberships), without any workspace's data.
 pub async fn personal(pool: &PgPool, user: UserId) -> sqlx::Result<Tx> {
-    pool.begin_with(begin_as(None, Some(user))).await
+    pool.begin_with(enter_then_begin(None, Some(user))).await
 }
 
-/// `BEGIN`, the settings and the role switch as one simple-protocol message: one round trip instead of three.
-/// The values are UUIDs, printed as hex digits and dashes, so there is nothing to quote.
-fn begin_as(org: Option<OrgId>, user: Option<UserId>) -> String {
+/// The settings and the role switch, then `BEGIN`, as one simple-protocol message of two statements (D-016): one round
+/// trip, and the cheapest shape for the database. The values are UUIDs, printed as hex digits and dashes, so there is
+/// nothing to quote.
+fn enter_then_begin(org: Option<OrgId>, user: Option<UserId>) -> String {
     let text = |id: Option<uuid::Uuid>| id.map(|u| u.to_string()).unwrap_or_default();
     format!(
-        "begin; select set_config('app.org_id', '{}', true), set_config('app.user_id', '{}', true); \
-         set local role clearview_app",
+        "select set_config('app.org_id', '{}', true), set_config('app.user_id', '{}', true), \
+         set_config('role', 'clearview_app', true); begin",
         text(org.map(|o| o.0)),
         text(user.map(|u| u.0)),
     )
@@ -91,14 +94,12 @@ fn begin_as(org: Option<OrgId>, user: Option<UserId>) -> String {
 pub async fn enter(tx: &mut Tx, org: Option<OrgId>, user: Option<UserId>) -> sqlx::Result<()> {
     sqlx::query(
         "select set_config('app.org_id', coalesce($1::text, ''), true), \
-                set_config('app.user_id', coalesce($2::text, ''), true)",
+                set_config('app.user_id', coalesce($2::text, ''), true), \
+                set_config('role', 'clearview_app', true)",
     )
     .bind(org.map(|o| o.0))
     .bind(user.map(|u| u.0))
     .execute(&mut **tx)
     .await?;
-    sqlx::query("set local role clearview_app")
-        .execute(&mut **tx)
-        .await?;
     Ok(())
 }
