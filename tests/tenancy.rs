@@ -175,26 +175,20 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         .unwrap();
     assert_ne!(login_role, "clearview_app");
 
+    /// The role and the two settings a statement runs with.
+    const ACTING_AS: &str = "select current_user::text, coalesce(current_setting('app.org_id', true), ''), \
+                             coalesce(current_setting('app.user_id', true), '')";
     type Seen = (String, String, String);
     async fn seen(tx: &mut db::Tx) -> Seen {
-        sqlx::query_as(
-            "select current_user::text, coalesce(current_setting('app.org_id', true), ''), \
-                    coalesce(current_setting('app.user_id', true), '')",
-        )
-        .fetch_one(&mut **tx)
-        .await
-        .unwrap()
+        sqlx::query_as(ACTING_AS)
+            .fetch_one(&mut **tx)
+            .await
+            .unwrap()
     }
     let outside = |one: PgPool| async move {
         // SAVEPOINT is refused outside a transaction block.
         let in_tx = sqlx::raw_sql("savepoint probe").execute(&one).await.is_ok();
-        let seen: Seen = sqlx::query_as(
-            "select current_user::text, coalesce(current_setting('app.org_id', true), ''), \
-                    coalesce(current_setting('app.user_id', true), '')",
-        )
-        .fetch_one(&one)
-        .await
-        .unwrap();
+        let seen: Seen = sqlx::query_as(ACTING_AS).fetch_one(&one).await.unwrap();
         (in_tx, seen)
     };
     let clean = (false, (login_role.clone(), String::new(), String::new()));
