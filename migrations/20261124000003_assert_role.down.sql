@@ -1,1 +1,0 @@
-drop function app_assert_member(uuid, uuid, text);

@@ -1,0 +1,1 @@
+drop function app_enter(uuid, uuid, text);
