@@ -147,11 +147,11 @@ const REPLAYABLE_BODY: usize = 1 << 20;
 /// transaction refused it (`scope_changed`), or the request was forbidden while a role was remembered — the session
 /// forgets the role and the request is answered again, now with the membership read afresh: a promotion or a demotion
 /// applies to the very next request, with no error in between. Nothing was done the first time (the check precedes
-/// every read and write; a refused transaction rolls back). Requests without a session cookie pass straight through;
-/// bodies over [`REPLAYABLE_BODY`] (contact imports) are not kept: they get the `scope_changed` answer, and the next
-/// request reads the membership.
+/// every read and write; a refused transaction rolls back). Requests without a session id pass straight through;
+/// bodies of unknown size or over [`REPLAYABLE_BODY`] (contact imports) are not kept: they get the `scope_changed`
+/// answer, and the next request reads the membership.
 async fn confirm_scope(app: Router, req: axum::extract::Request) -> axum::response::Response {
-    use axum::body::{Body, Bytes};
+    use axum::body::{Body, HttpBody};
     use axum::extract::Request;
     use tower::ServiceExt;
     let run = |app: Router, req: Request| async move {
@@ -162,36 +162,29 @@ async fn confirm_scope(app: Router, req: axum::extract::Request) -> axum::respon
             .is_some();
         (res, changed)
     };
-    let session = req.extensions().get::<tower_sessions::Session>().cloned();
-    let signed_in = req
-        .headers()
-        .get_all(http::header::COOKIE)
-        .iter()
-        .any(|c| c.to_str().is_ok_and(|c| c.contains(SESSION_COOKIE)));
-    let (Some(session), true) = (session, signed_in) else {
+    // The id comes from the request's cookie; nothing is loaded to learn it.
+    let Some(session) = req
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .filter(|s| s.id().is_some())
+        .cloned()
+    else {
         return run(app, req).await.0;
     };
     let (parts, body) = req.into_parts();
-    let length = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    let kept = match length {
-        None if !parts.headers.contains_key(http::header::TRANSFER_ENCODING) => Bytes::new(),
-        Some(l) if l <= REPLAYABLE_BODY => {
-            match axum::body::to_bytes(body, REPLAYABLE_BODY).await {
-                Ok(bytes) => bytes,
-                Err(_) => return http::StatusCode::BAD_REQUEST.into_response(),
-            }
+    if body
+        .size_hint()
+        .upper()
+        .is_none_or(|n| n > REPLAYABLE_BODY as u64)
+    {
+        let (res, changed) = run(app, Request::from_parts(parts, body)).await;
+        if changed {
+            forget(&session).await;
         }
-        _ => {
-            let (res, changed) = run(app, Request::from_parts(parts, body)).await;
-            if changed {
-                forget(&session).await;
-            }
-            return res;
-        }
+        return res;
+    }
+    let Ok(kept) = axum::body::to_bytes(body, REPLAYABLE_BODY).await else {
+        return http::StatusCode::BAD_REQUEST.into_response();
     };
     let (res, changed) = run(
         app.clone(),

@@ -408,6 +408,29 @@ async fn a_changed_role_is_caught_before_anything_runs_and_then_applies(pool: Pg
     let page = app.send(Method::GET, "/contacts", None, rep).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.headers().get("x-clearview-scope-changed").is_none());
+    // A request with a body is answered again with that same body, and what it asks is done once.
+    set_role("manager").await;
+    let created = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Katherine", "last_name": "Johnson"})),
+            rep,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["first_name"], "Katherine", "{created}");
+    let katherines: i64 = sqlx::query_scalar(
+        "select count(*) from contacts where org_id = $1::uuid and first_name = 'Katherine'",
+    )
+    .bind(&org)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(katherines, 1);
+    set_role("rep").await;
 
     // Removed from the workspace: the next request is back in their own workspace, where the old one's contacts are
     // not.
