@@ -347,18 +347,21 @@ async fn a_changed_role_is_caught_before_anything_runs_and_then_applies(pool: Pg
             .unwrap();
         }
     };
-    let new_contact = || async {
-        let c = json_of(
+    let create_contact = |first_name: &'static str, cookie: String| async move {
+        json_of(
             app.send(
                 Method::POST,
                 "/api/contacts",
-                Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
-                admin_cookie,
+                Some(json!({"first_name": first_name, "last_name": "Hopper"})),
+                &cookie,
             )
             .await,
             StatusCode::CREATED,
         )
-        .await;
+        .await
+    };
+    let new_contact = || async {
+        let c = create_contact("Grace", admin_cookie.clone()).await;
         c["id"].as_str().unwrap().to_owned()
     };
     let exists = |id: String| async move {
@@ -410,17 +413,7 @@ async fn a_changed_role_is_caught_before_anything_runs_and_then_applies(pool: Pg
     assert!(page.headers().get("x-clearview-scope-changed").is_none());
     // A request with a body is answered again with that same body, and what it asks is done once.
     set_role("manager").await;
-    let created = json_of(
-        app.send(
-            Method::POST,
-            "/api/contacts",
-            Some(json!({"first_name": "Katherine", "last_name": "Johnson"})),
-            rep,
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let created = create_contact("Katherine", rep.clone()).await;
     assert_eq!(created["first_name"], "Katherine", "{created}");
     let katherines: i64 = sqlx::query_scalar(
         "select count(*) from contacts where org_id = $1::uuid and first_name = 'Katherine'",
