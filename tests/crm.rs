@@ -113,9 +113,12 @@ async fn move_to(
     deals::update(pool, scope, id, &patch).await
 }
 
-/// The workspace's audit chain as stored: seq 1..n without a gap, every entry linked to the one before it and its hash
-/// recomputed from its content; none left pending.
+/// The workspace's audit chain once sealed (as every reader of the log does first): seq 1..n without a gap, every
+/// entry linked to the one before it and its hash recomputed from its content; none left pending.
 async fn assert_audit_chain(pool: &PgPool, scope: &Scope) {
+    clearview::services::audit::seal(pool, scope.org_id)
+        .await
+        .expect("sealing");
     let (entries, broken): (i64, i64) = sqlx::query_as(
         r#"select count(*), count(*) filter (where seq <> n or prev_hash <> expected_prev or hash <> expected_hash)
            from (
@@ -987,34 +990,42 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
 }
 
 #[sqlx::test]
-async fn audit_entries_join_the_chain_when_their_transaction_commits(pool: PgPool) {
+async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_commits(
+    pool: PgPool,
+) {
     use clearview::services::audit;
     let admin = workspace(&pool, "ada@example.com").await;
+    let sealed_before = audit::seal(&pool, admin.org_id).await.unwrap();
+    assert_eq!(sealed_before, 4, "signing up wrote four entries");
+    assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 0);
+
+    let pending = |action: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, Vec<u8>)>("select seq, hash from audit_log where action = $1")
+                .bind(action)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
     let mut tx = admin.begin(&pool).await.unwrap();
     audit::record(&mut tx, &admin, "test.pending", "deal", None, json!({}))
         .await
         .unwrap();
-    let (seq, hash): (i64, Vec<u8>) =
-        sqlx::query_as("select seq, hash from audit_log where action = 'test.pending'")
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-    assert!(
-        seq < 0 && hash.is_empty(),
-        "pending until its transaction commits"
-    );
     assert_eq!(
         audit_count(&pool, "test.pending").await,
         0,
-        "and only its own transaction sees it"
+        "only its own transaction sees it"
     );
+    // A sealer running meanwhile cannot see it, so it cannot link it yet.
+    assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 0);
     tx.commit().await.unwrap();
-    let (seq, hash): (i64, Vec<u8>) =
-        sqlx::query_as("select seq, hash from audit_log where action = 'test.pending'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert!(seq > 0 && hash.len() == 32, "sealed at commit");
+    let (seq, hash) = pending("test.pending").await;
+    assert!(seq < 0 && hash.is_empty(), "committed, still pending");
+    assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 1);
+    let (seq, hash) = pending("test.pending").await;
+    assert_eq!((seq, hash.len()), (5, 32), "sealed after the signup's four");
     assert_audit_chain(&pool, &admin).await;
 
     // A transaction that rolls back leaves nothing behind, and the chain goes on without a gap.
@@ -1024,8 +1035,91 @@ async fn audit_entries_join_the_chain_when_their_transaction_commits(pool: PgPoo
         .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(audit_count(&pool, "test.rolled_back").await, 0);
-    deals::create(&pool, &admin, &deal_form("After", "1"))
+
+    // The sealer a server runs: what a request reports as written is sealed once it has finished, with no call here.
+    let sealer = audit::Sealer::start(pool.clone());
+    let (created, written) =
+        audit::collect(deals::create(&pool, &admin, &deal_form("After", "1"))).await;
+    created.unwrap();
+    assert_eq!(written.into_iter().collect::<Vec<_>>(), [admin.org_id]);
+    sealer.seal([admin.org_id]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pending("deal.created").await.0 < 0 {
+        assert!(std::time::Instant::now() < deadline, "not sealed in 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_audit_chain(&pool, &admin).await;
+
+    // Only the transaction's own workspace: without one there is nothing to seal, and the request role never updates.
+    let mut tx = pool.begin().await.unwrap();
+    clearview::db::enter(&mut tx, None, Some(admin.user_id))
         .await
         .unwrap();
+    let refused = sqlx::query("select audit_seal()").execute(&mut *tx).await;
+    assert!(refused.is_err(), "{refused:?}");
+}
+
+/// Writers in one workspace and several sealers at once (as with several server processes, and readers sealing
+/// first): every entry is sealed exactly once, in one gapless chain.
+#[sqlx::test]
+async fn concurrent_sealers_and_writers_keep_one_chain(pool: PgPool) {
+    use clearview::services::audit;
+    let admin = workspace(&pool, "ada@example.com").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..4 {
+        let (pool, admin) = (pool.clone(), admin.clone());
+        tasks.spawn(async move {
+            for i in 0..15 {
+                let mut tx = admin.begin(&pool).await.unwrap();
+                for k in ["first", "second"] {
+                    audit::record(
+                        &mut tx,
+                        &admin,
+                        &format!("test.w{w}.{i}.{k}"),
+                        "deal",
+                        None,
+                        json!({}),
+                    )
+                    .await
+                    .unwrap();
+                }
+                tx.commit().await.unwrap();
+            }
+        });
+    }
+    let sealers: Vec<_> = (0..3)
+        .map(|_| {
+            let (pool, org) = (pool.clone(), admin.org_id);
+            tokio::spawn(async move {
+                let mut sealed = 0;
+                for _ in 0..40 {
+                    sealed += audit::seal(&pool, org).await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+                sealed
+            })
+        })
+        .collect();
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let mut sealed = 0;
+    for s in sealers {
+        sealed += s.await.unwrap();
+    }
+    sealed += audit::seal(&pool, admin.org_id).await.unwrap();
+    assert_eq!(sealed, 4 + 4 * 15 * 2, "each entry sealed once");
     assert_audit_chain(&pool, &admin).await;
+    // Within a transaction, its entries keep their order in the chain.
+    let (pairs, out_of_order): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where b.seq < a.seq)
+         from audit_log a
+         join audit_log b on b.org_id = a.org_id and b.action = replace(a.action, '.first', '.second')
+         where a.org_id = $1 and a.action like 'test.%.first'",
+    )
+    .bind(admin.org_id.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((pairs, out_of_order), (60, 0));
 }

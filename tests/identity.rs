@@ -49,7 +49,13 @@ async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
         ]
     );
 
-    // Every mutation left an audit row in the same transaction, chained by hash, carrying the request id.
+    // Every mutation left an audit row in the same transaction, chained by hash once sealed, carrying the request id.
+    assert_eq!(
+        clearview::services::audit::seal(&pool, out.organization.id)
+            .await
+            .unwrap(),
+        4
+    );
     let rows = sqlx::query!(
         "select seq, action, request_id, prev_hash, hash from audit_log where org_id = $1 order by seq",
         out.organization.id.0

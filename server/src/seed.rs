@@ -662,7 +662,17 @@ pub async fn demo(pool: &PgPool) -> Result<()> {
             "demo workspace filled with sample contacts, deals and activities"
         );
     }
+    seal(pool, &scope).await?;
     tracing::info!("demo workspace ready: sign in as {DEMO_EMAIL} with password {DEMO_PASSWORD}");
+    Ok(())
+}
+
+/// Links the audit entries the seed wrote into the workspace's chain. A server seals after each request; this
+/// command has no server, so it seals once, at the end.
+async fn seal(pool: &PgPool, scope: &Scope) -> Result<()> {
+    clearview::services::audit::seal(pool, scope.org_id)
+        .await
+        .context("sealing the workspace's audit log")?;
     Ok(())
 }
 
@@ -1044,6 +1054,7 @@ async fn bulk(pool: &PgPool, args: &SeedArgs) -> Result<()> {
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
+    seal(pool, &scope).await?;
     eprintln!(
         "seed: done in {:.1} s: {contacts} contacts, {deals} deals, {activities} activities",
         started.elapsed().as_secs_f64()

@@ -115,15 +115,22 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
         .nest(
             "/api",
             crate::api::router()
-                .layer(axum::Extension(crate::live::Feed::start(pool)))
+                .layer(axum::Extension(crate::live::Feed::start(pool.clone())))
                 .with_state(state),
         )
         .merge(probes)
         .merge(pages);
+    // Each request's audit entries join their workspace's chain once it has answered (D-017).
+    let sealer = clearview::services::audit::Sealer::start(pool);
     Ok(Router::new()
         .fallback_service(tower::service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(confirm_scope(app, req).await) }
+            let (app, sealer) = (app.clone(), sealer.clone());
+            async move {
+                let (res, written) =
+                    clearview::services::audit::collect(confirm_scope(app, req)).await;
+                sealer.seal(written);
+                Ok::<_, std::convert::Infallible>(res)
+            }
         }))
         .layer(
             ServiceBuilder::new()

@@ -987,7 +987,26 @@ async fn admins_configure_pipelines_and_stages_and_no_deal_is_lost(pool: PgPool)
         .await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
-    // Every change left its audit row.
+    // Every change left its audit row, and the server linked each into the workspace's chain once the request had
+    // answered (D-017): nothing of this workspace stays pending.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let pending: i64 = sqlx::query_scalar(
+            "select count(*) from audit_log where org_id = $1::uuid and seq < 0",
+        )
+        .bind(&org)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} audit entries still pending after 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let actions: Vec<String> = sqlx::query_scalar(
         "select action from audit_log where org_id = $1::uuid and entity_type in ('pipeline', 'stage') order by seq",
     )

@@ -1,11 +1,119 @@
 //! The audit log: one append-only, hash-chained row per mutation, written in the mutation's own transaction.
+//!
+//! An entry is written pending and joins its workspace's chain shortly after its transaction commits (D-017): the
+//! request that wrote it reports its workspace ([`collect`]), a [`Sealer`] links that workspace's committed entries in
+//! one batch, and every reader of the log seals first ([`recent`], [`seal`]).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::time::Duration;
 
 use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::Scope;
 use crate::Result;
 use crate::db::Tx;
+use crate::domain::OrgId;
+
+tokio::task_local! {
+    /// The workspaces the current request has written audit entries in (see [`collect`]).
+    static WRITTEN: RefCell<BTreeSet<OrgId>>;
+}
+
+/// Notes that an entry was written in `org`'s log. Every statement that inserts into `audit_log` calls it.
+pub(crate) fn written(org: OrgId) {
+    // Outside [`collect`] (the command line, tests) nobody listens: those callers seal themselves.
+    let _ = WRITTEN.try_with(|w| w.borrow_mut().insert(org));
+}
+
+/// Runs `work` (a whole request) and returns, with its output, the workspaces it wrote audit entries in. By the time
+/// `work` has finished, its transactions have committed or rolled back, so their entries can be sealed.
+pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, BTreeSet<OrgId>) {
+    WRITTEN
+        .scope(RefCell::new(BTreeSet::new()), async move {
+            let out = work.await;
+            (out, WRITTEN.with(|w| w.take()))
+        })
+        .await
+}
+
+/// Links `org`'s committed pending entries into its chain, oldest first; returns how many. Safe to call at any time and
+/// from anywhere: sealers of one workspace take turns on its chain lock.
+pub async fn seal(pool: &PgPool, org: OrgId) -> Result<i32> {
+    let mut tx = crate::db::tenant(pool, org, None).await?;
+    let sealed = seal_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(sealed)
+}
+
+/// [`seal`] inside a transaction already in the workspace.
+async fn seal_in(tx: &mut Tx) -> Result<i32> {
+    Ok(sqlx::query_scalar!(r#"select audit_seal() as "sealed!""#)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// How long a sealer waits before trying a workspace again after the database refused.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// The process's sealer: one background task that seals the workspaces requests report, a batch per workspace. While it
+/// works, reports queue up; the next round takes them all, so under load one transaction links many entries.
+#[derive(Clone)]
+pub struct Sealer {
+    tx: mpsc::UnboundedSender<OrgId>,
+}
+
+impl Sealer {
+    /// Starts the task on the current tokio runtime. It ends once every handle is dropped and its queue is empty.
+    pub fn start(pool: PgPool) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_sealer(pool, rx));
+        Self { tx }
+    }
+
+    /// Asks for these workspaces to be sealed (their writers have finished).
+    pub fn seal(&self, orgs: impl IntoIterator<Item = OrgId>) {
+        for org in orgs {
+            // The task only stops when every handle is gone, so it is there to receive.
+            let _ = self.tx.send(org);
+        }
+    }
+}
+
+async fn run_sealer(pool: PgPool, mut rx: mpsc::UnboundedReceiver<OrgId>) {
+    let mut due = BTreeSet::new();
+    loop {
+        if due.is_empty() {
+            match rx.recv().await {
+                Some(org) => {
+                    due.insert(org);
+                }
+                None => return,
+            }
+        }
+        while let Ok(org) = rx.try_recv() {
+            due.insert(org);
+        }
+        let mut failed = BTreeSet::new();
+        for org in std::mem::take(&mut due) {
+            if let Err(e) = seal(&pool, org).await {
+                // Nothing is lost: the entries are committed, pending, and every reader seals first.
+                tracing::warn!(error = %e, org = %org.0, "audit: sealing failed; retrying");
+                failed.insert(org);
+            }
+        }
+        if !failed.is_empty() {
+            if pool.is_closed() {
+                return;
+            }
+            tokio::time::sleep(RETRY_AFTER).await;
+            due = failed;
+        }
+    }
+}
 
 /// Records `action` (e.g. `contact.created`) on an entity. `changes` holds the changed fields, never secrets.
 pub async fn record(
@@ -30,6 +138,7 @@ pub async fn record(
     )
     .execute(&mut **tx)
     .await?;
+    written(scope.org_id);
     Ok(())
 }
 
@@ -47,10 +156,11 @@ pub struct Entry {
     pub changes: Value,
 }
 
-/// The newest entries of the scope's workspace, newest first.
-pub async fn recent(pool: &sqlx::PgPool, scope: &Scope, limit: i64) -> Result<Vec<Entry>> {
+/// The newest entries of the scope's workspace, newest first, the committed ones sealed first.
+pub async fn recent(pool: &PgPool, scope: &Scope, limit: i64) -> Result<Vec<Entry>> {
     scope.require(crate::policy::Action::ReadAuditLog)?;
     let mut tx = scope.begin(pool).await?;
+    seal_in(&mut tx).await?;
     let rows = sqlx::query_as!(
         Entry,
         "select id, seq, at, actor_id, action, entity_type, entity_id, changes from audit_log

@@ -425,6 +425,7 @@ pub async fn import(
     .bind(&ids)
     .execute(&mut *tx)
     .await?;
+    super::audit::written(scope.org_id);
     tx.commit().await?;
     Ok(ImportReport {
         created: ids.len() as u64,

@@ -552,6 +552,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
         super::diff(&to_value(&before), &to_value(&after)),
         "the audit entry of a deal update differs from the change made"
     );
+    audit::written(scope.org_id);
     tx.commit().await?;
     Ok(after)
 }
