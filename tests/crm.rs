@@ -1037,7 +1037,7 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
     assert_eq!(audit_count(&pool, "test.rolled_back").await, 0);
 
     // The sealer a server runs: what a request reports as written is sealed once it has finished, with no call here.
-    let sealer = audit::Sealer::start(pool.clone());
+    let (sealer, sealing) = audit::Sealer::start(pool.clone());
     let (created, written) =
         audit::collect(deals::create(&pool, &admin, &deal_form("After", "1"))).await;
     created.unwrap();
@@ -1049,6 +1049,18 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_audit_chain(&pool, &admin).await;
+    // Once every handle is gone the task finishes what it was given, and ends.
+    let (created, written) =
+        audit::collect(deals::create(&pool, &admin, &deal_form("Last", "1"))).await;
+    created.unwrap();
+    sealer.seal(written);
+    drop(sealer);
+    sealing.await.unwrap();
+    let pending_left: i64 = sqlx::query_scalar("select count(*) from audit_log where seq < 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pending_left, 0);
 
     // Only the transaction's own workspace: without one there is nothing to seal, and the request role never updates.
     let mut tx = pool.begin().await.unwrap();

@@ -168,7 +168,7 @@ async fn serve(config: Config) -> Result<()> {
     }
     let leptos_options = web::leptos_options().context("reading the Leptos settings")?;
     let addr = config.listen_addr.unwrap_or(leptos_options.site_addr);
-    let router = web::router(
+    let (router, sealing) = web::app(
         pool.clone(),
         web::WebSettings::from_config(&config, leptos_options),
     )?;
@@ -177,6 +177,14 @@ async fn serve(config: Config) -> Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!("Clearview is serving at http://{addr}");
     web::serve(listener, router, web::shutdown_signal()).await?;
+    // The last requests' audit entries are sealed before the pool closes. Should that take too long, they stay
+    // committed and pending, and the workspace's next seal links them (D-017).
+    if tokio::time::timeout(std::time::Duration::from_secs(10), sealing)
+        .await
+        .is_err()
+    {
+        tracing::warn!("audit: stopped before sealing every entry; the next seal links the rest");
+    }
     pool.close().await;
     if let Some(pg) = pg {
         pg.stop()?;

@@ -63,6 +63,15 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
 
 /// The whole application as an axum router.
 pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
+    Ok(app(pool, settings)?.0)
+}
+
+/// [`router`], with the task that seals the requests' audit entries (D-017). The task ends once the router and every
+/// copy of it are dropped, after sealing what they reported: wait for it before closing the pool.
+pub fn app(
+    pool: PgPool,
+    settings: WebSettings,
+) -> anyhow::Result<(Router, tokio::task::JoinHandle<()>)> {
     let state = AppState {
         leptos_options: settings.leptos_options.clone(),
         pool: pool.clone(),
@@ -121,8 +130,8 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
         .merge(probes)
         .merge(pages);
     // Each request's audit entries join their workspace's chain once it has answered (D-017).
-    let sealer = clearview::services::audit::Sealer::start(pool);
-    Ok(Router::new()
+    let (sealer, sealing) = clearview::services::audit::Sealer::start(pool);
+    let router = Router::new()
         .fallback_service(tower::service_fn(move |req| {
             let (app, sealer) = (app.clone(), sealer.clone());
             async move {
@@ -144,7 +153,8 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
                 .layer(axum::middleware::from_fn(security::headers))
                 .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
                 .layer(sessions),
-        ))
+        );
+    Ok((router, sealing))
 }
 
 /// Requests whose body is at most this big are kept, so they can be answered again with a fresh scope.
