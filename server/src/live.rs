@@ -58,6 +58,8 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Notice>) {
         .await;
         let mut listener = match connected {
             Ok(l) => l,
+            // Shutting down: the pool is closed for good.
+            Err(_) if pool.is_closed() => return,
             Err(e) => {
                 tracing::warn!(error = %e, "live boards: cannot listen for deal changes; retrying");
                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -79,6 +81,7 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Notice>) {
                 Ok(None) => {
                     let _ = tx.send(Notice::Resync);
                 }
+                Err(_) if pool.is_closed() => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "live boards: listening failed; reconnecting");
                     break;
