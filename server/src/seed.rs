@@ -667,8 +667,8 @@ pub async fn demo(pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
-/// Links the audit entries the seed wrote into the workspace's chain. A server seals after each request; this
-/// command has no server, so it seals once, at the end.
+/// Links the audit entries the seed wrote into the workspace's chain. A server seals after each request; the seed
+/// runs outside any request (from the command line, or before `serve` starts listening), so it seals once, at the end.
 async fn seal(pool: &PgPool, scope: &Scope) -> Result<()> {
     clearview::services::audit::seal(pool, scope.org_id)
         .await
