@@ -181,7 +181,9 @@ async fn a_rep_works_a_contact_through_a_deal_and_a_call(pool: PgPool) {
     .await;
     assert_eq!(timeline["items"][0]["subject"], "Intro call");
 
-    // Move on the board, then read the board and one column's page.
+    // Move on the board, then read the board and one column's page. Its audit entry is written by the move's own
+    // update statement, and the server seals it like any other (everything before it sealed first, to show that).
+    app.assert_audit_sealed().await;
     let moved = json_of(
         app.send(
             Method::PATCH,
@@ -194,6 +196,7 @@ async fn a_rep_works_a_contact_through_a_deal_and_a_call(pool: PgPool) {
     )
     .await;
     assert_eq!(moved["stage_name"], "Proposal");
+    app.assert_audit_sealed().await;
     let pid = pipeline["id"].as_str().unwrap();
     let board = json_of(
         app.send(
@@ -988,25 +991,8 @@ async fn admins_configure_pipelines_and_stages_and_no_deal_is_lost(pool: PgPool)
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
     // Every change left its audit row, and the server linked each into the workspace's chain once the request had
-    // answered (D-017): nothing of this workspace stays pending.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let pending: i64 = sqlx::query_scalar(
-            "select count(*) from audit_log where org_id = $1::uuid and seq < 0",
-        )
-        .bind(&org)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-        if pending == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{pending} audit entries still pending after 10 s"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    // answered (D-017): nothing stays pending.
+    app.assert_audit_sealed().await;
     let actions: Vec<String> = sqlx::query_scalar(
         "select action from audit_log where org_id = $1::uuid and entity_type in ('pipeline', 'stage') order by seq",
     )
@@ -1213,6 +1199,8 @@ async fn contacts_go_out_and_come_in_as_csv(pool: PgPool) {
         import(&app, &rep, &mapping).await.status(),
         StatusCode::FORBIDDEN
     );
+    // Everything so far sealed first, so that what follows shows the import's own entries are reported.
+    app.assert_audit_sealed().await;
     let before = app.count("contacts").await;
     let report = json_of(import(&app, &manager, &mapping).await, StatusCode::CREATED).await;
     assert_eq!(report["created"], 2, "{report}");
@@ -1231,6 +1219,8 @@ async fn contacts_go_out_and_come_in_as_csv(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(audited, 2);
+    // The import writes its entries in one statement of its own; the server seals them too.
+    app.assert_audit_sealed().await;
     let found = json_of(
         app.send(Method::GET, "/api/contacts?q=lamarr", None, &rep)
             .await,

@@ -43,7 +43,20 @@ pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, BTreeSet<Or
 /// Links `org`'s committed pending entries into its chain, oldest first; returns how many. Safe to call at any time and
 /// from anywhere: sealers of one workspace take turns on its chain lock.
 pub async fn seal(pool: &PgPool, org: OrgId) -> Result<i32> {
+    seal_committing(pool, org, true).await
+}
+
+/// [`seal`] in a transaction of its own. `flush: false` commits without waiting for the flush to disk, which is safe
+/// to lose: the entries themselves were committed durably by their own transactions, and WAL is replayed in order, so
+/// a crash can only undo the newest seals — those entries are pending again and sealed afresh — never leave a later
+/// link without an earlier one.
+async fn seal_committing(pool: &PgPool, org: OrgId, flush: bool) -> Result<i32> {
     let mut tx = crate::db::tenant(pool, org, None).await?;
+    if !flush {
+        sqlx::query!("set local synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     let sealed = seal_in(&mut tx).await?;
     tx.commit().await?;
     Ok(sealed)
@@ -101,7 +114,7 @@ async fn run_sealer(pool: PgPool, mut rx: mpsc::UnboundedReceiver<OrgId>) {
         }
         let mut failed = BTreeSet::new();
         for org in std::mem::take(&mut due) {
-            if let Err(e) = seal_in_background(&pool, org).await {
+            if let Err(e) = seal_committing(&pool, org, false).await {
                 // Nothing is lost: the entries are committed, pending, and every reader seals first.
                 tracing::warn!(error = %e, org = %org.0, "audit: sealing failed; retrying");
                 failed.insert(org);
@@ -115,19 +128,6 @@ async fn run_sealer(pool: PgPool, mut rx: mpsc::UnboundedReceiver<OrgId>) {
             due = failed;
         }
     }
-}
-
-/// [`seal`] without waiting for the commit's flush to disk. Safe to lose: the entries themselves were committed
-/// durably by their own transactions, and WAL is replayed in order, so a crash can only undo the newest seals — those
-/// entries are pending again and sealed afresh — never leave a later link without an earlier one.
-async fn seal_in_background(pool: &PgPool, org: OrgId) -> Result<i32> {
-    let mut tx = crate::db::tenant(pool, org, None).await?;
-    sqlx::query!("set local synchronous_commit = off")
-        .execute(&mut *tx)
-        .await?;
-    let sealed = seal_in(&mut tx).await?;
-    tx.commit().await?;
-    Ok(sealed)
 }
 
 /// Records `action` (e.g. `contact.created`) on an entity. `changes` holds the changed fields, never secrets.

@@ -143,6 +143,25 @@ impl TestApp {
             .await
             .unwrap()
     }
+
+    /// Waits (up to 10 s) until the server has sealed every audit entry its requests wrote (D-017): none pending.
+    pub async fn assert_audit_sealed(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let pending: i64 = sqlx::query_scalar("select count(*) from audit_log where seq < 0")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{pending} audit entries still pending after 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 pub fn signup_body(email: &str) -> Value {
