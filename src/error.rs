@@ -94,6 +94,9 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if db.code().as_deref() == Some(crate::db::SCOPE_CHANGED) => {
                 Error::ScopeChanged
             }
+            sqlx::Error::Database(db) if db.code().as_deref() == Some(crate::db::SESSION_ENDED) => {
+                Error::Unauthenticated
+            }
             _ => {
                 tracing::error!(error = %err, "database error");
                 Error::Internal

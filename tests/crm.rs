@@ -30,6 +30,7 @@ async fn workspace(pool: &PgPool, email: &str) -> Scope {
         user_id: out.user.id,
         role: Role::Admin,
         request_id: None,
+        session: None,
     }
 }
 
@@ -49,6 +50,7 @@ async fn member(pool: &PgPool, admin: &Scope, email: &str, role: Role) -> Scope 
         user_id: own.user_id,
         role,
         request_id: None,
+        session: None,
     }
 }
 

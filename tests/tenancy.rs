@@ -195,7 +195,9 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     let (o, u) = (org.0.to_string(), user.0.to_string());
     let app = "clearview_app".to_owned();
 
-    let mut tx = db::member(&one, org, user, Role::Admin).await.unwrap();
+    let mut tx = db::member(&one, org, user, Role::Admin, None)
+        .await
+        .unwrap();
     assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
     tx.commit().await.unwrap();
     assert_eq!(
@@ -233,14 +235,50 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     );
 
     // The wrong role: refused with the scope-changed code before anything ran, and the connection is idle again.
-    let err = db::member(&one, org, user, Role::Rep).await.unwrap_err();
-    let code = err
-        .as_database_error()
-        .and_then(|e| e.code().map(|c| c.into_owned()));
-    assert_eq!(code.as_deref(), Some(db::SCOPE_CHANGED));
+    let code = |err: sqlx::Error| {
+        err.as_database_error()
+            .and_then(|e| e.code().map(|c| c.into_owned()))
+    };
+    let err = db::member(&one, org, user, Role::Rep, None)
+        .await
+        .unwrap_err();
+    assert_eq!(code(err).as_deref(), Some(db::SCOPE_CHANGED));
     assert_eq!(
         outside(one.clone()).await,
         clean,
         "after a refused member check"
+    );
+
+    // A browser session is confirmed too (D-018): refused once signed out or expired, with the connection idle again.
+    let live = db::SessionKey::new("live-session-012345678").unwrap();
+    let expired = db::SessionKey::new("expired-session-012345").unwrap();
+    let gone = db::SessionKey::new("signed-out-session-012").unwrap();
+    sqlx::query(
+        "insert into sessions (id, data, expiry_date) values ($1, '', now() + interval '1 hour'), \
+         ($2, '', now() - interval '1 second')",
+    )
+    .bind(live.as_str())
+    .bind(expired.as_str())
+    .execute(&one)
+    .await
+    .unwrap();
+    let mut tx = db::member(&one, org, user, Role::Admin, Some(&live))
+        .await
+        .unwrap();
+    assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
+    tx.commit().await.unwrap();
+    for (key, what) in [
+        (&expired, "an expired session"),
+        (&gone, "a signed-out session"),
+    ] {
+        let err = db::member(&one, org, user, Role::Admin, Some(key))
+            .await
+            .unwrap_err();
+        assert_eq!(code(err).as_deref(), Some(db::SESSION_ENDED), "{what}");
+        assert_eq!(outside(one.clone()).await, clean, "after {what}");
+    }
+    assert!(
+        db::SessionKey::new("x'; drop table sessions; --").is_none(),
+        "only session ids are keys"
     );
 }

@@ -120,11 +120,13 @@ pub async fn scope(
                 user_id: user,
                 role,
                 request_id,
+                session: key(session),
             });
         }
         match organizations::scope_for(pool, user, org, request_id.clone()).await {
             Err(Error::NotFound) => {}
-            Ok(scope) => {
+            Ok(mut scope) => {
+                scope.session = key(session);
                 remember(session, &scope).await?;
                 return Ok(scope);
             }
@@ -141,9 +143,18 @@ pub async fn scope(
         user_id: user,
         role: first.role,
         request_id,
+        session: key(session),
     };
     remember(session, &scope).await?;
     Ok(scope)
+}
+
+/// The session's key for the member transactions to confirm (D-018): the server keeps sessions it has read in memory,
+/// so a session signed out through another server is caught there. `None` for a session not stored yet (signing in).
+fn key(session: &Session) -> Option<clearview::db::SessionKey> {
+    session
+        .id()
+        .and_then(|id| clearview::db::SessionKey::new(&id.to_string()))
 }
 
 /// Makes the scope's workspace and role the session's own.
@@ -180,7 +191,8 @@ pub async fn switch(
     org: OrgId,
 ) -> Result<Scope> {
     let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
-    let scope = organizations::scope_for(pool, user, org, None).await?;
+    let mut scope = organizations::scope_for(pool, user, org, None).await?;
+    scope.session = key(session);
     remember(session, &scope).await?;
     Ok(scope)
 }

@@ -7,5 +7,6 @@ pub mod embedded_pg;
 pub mod live;
 pub mod security;
 pub mod seed;
+pub mod session_store;
 pub mod telemetry;
 pub mod web;

@@ -138,6 +138,7 @@ async fn workspace(
                 user_id: outcome.user.id,
                 role: outcome.role,
                 request_id: None,
+                session: None,
             };
             return Ok((scope, true));
         }

@@ -17,7 +17,6 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
-use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::Config;
 use crate::security::{self, OriginPolicy};
@@ -89,12 +88,9 @@ pub fn app(
         }
     };
     let routes = generate_route_list(App);
-    // The `sessions` table is created by our migrations, not by the store.
-    let store = PostgresStore::new(pool.clone())
-        .with_schema_name("public")
-        .and_then(|s| s.with_table_name("sessions"))
-        .map_err(|e| anyhow::anyhow!("session store table name: {e}"))?;
-    let sessions = SessionManagerLayer::new(store)
+    // The `sessions` table (created by our migrations), with the sessions this server has read kept in memory (D-018).
+    let store = crate::session_store::Sessions::new(pool.clone());
+    let sessions = SessionManagerLayer::new(store.clone())
         .with_name(SESSION_COOKIE)
         .with_secure(true)
         .with_http_only(true)
@@ -132,11 +128,19 @@ pub fn app(
     // Each request's audit entries join their workspace's chain once it has answered (D-017).
     let (sealer, sealing) = clearview::services::audit::Sealer::start(pool);
     let router = Router::new()
-        .fallback_service(tower::service_fn(move |req| {
-            let (app, sealer) = (app.clone(), sealer.clone());
+        .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
+            let (app, sealer, store) = (app.clone(), sealer.clone(), store.clone());
             async move {
+                // A request refused as unauthenticated while it carried a session (a member transaction found the
+                // session signed out through another server, D-018): the session this server kept goes too.
+                let session = req.extensions().get::<tower_sessions::Session>().and_then(|s| s.id());
                 let (res, written) =
                     clearview::services::audit::collect(confirm_scope(app, req)).await;
+                if let Some(id) = session
+                    && res.status() == http::StatusCode::UNAUTHORIZED
+                {
+                    store.forget(&id);
+                }
                 sealer.seal(written);
                 Ok::<_, std::convert::Infallible>(res)
             }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{TestApp, session_cookie, signup_body};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -343,4 +343,54 @@ async fn a_session_in_use_moves_its_idle_expiry_forward(pool: PgPool) {
     );
     let second = expiry().await;
     assert!(second > first, "{first} → {second}");
+}
+
+/// D-018: each server keeps the sessions it has read, and every member transaction confirms its session. Signed out
+/// through one server, a session another server still keeps is refused there at once, on reads and writes alike, and a
+/// request that would have saved it (its touch is due) does not write the row back.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool: PgPool) {
+    let one = TestApp::spawn(pool.clone()).await;
+    let other = TestApp::spawn_with_touch(pool, 1).await;
+    let (_, cookie) = one.signup("ada@example.com").await;
+    // The other server reads the session and keeps it.
+    assert_eq!(
+        other.get("/api/contacts", Some(&cookie)).await.status(),
+        StatusCode::OK
+    );
+
+    let res = one.post("/api/auth/logout", json!({}), Some(&cookie)).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(one.count("sessions").await, 0);
+    // Past the other server's touch interval: its next request would save the session it kept.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+
+    let res = other
+        .send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+            &cookie,
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "a write with the signed-out session"
+    );
+    assert_eq!(other.count("contacts").await, 0, "nothing was written");
+    assert_eq!(
+        other.get("/api/contacts", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a read with the signed-out session"
+    );
+    assert_eq!(
+        other.get("/api/auth/me", Some(&cookie)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        other.count("sessions").await,
+        0,
+        "the session was not written back"
+    );
 }

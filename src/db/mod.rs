@@ -48,18 +48,56 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> sqlx::R
 /// The SQLSTATE `app_enter` raises when a member's role is no longer the one a request acts under.
 pub const SCOPE_CHANGED: &str = "CV001";
 
-/// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` (D-014).
-/// Policy decisions taken before it with a role the session remembered are confirmed here, before any data is read;
-/// otherwise it fails with [`SCOPE_CHANGED`] and nothing was done.
+/// The SQLSTATE `app_enter` raises when the browser session a request acts for has been signed out or has expired
+/// (D-018).
+pub const SESSION_ENDED: &str = "CV002";
+
+/// The id of the browser session a request acts for, as the `sessions` table keys it. Its `Debug` hides the value: the
+/// id is the cookie's secret, and scopes are logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    /// A session id as the session layer prints it (22 characters of URL-safe base64); `None` for anything else.
+    pub fn new(id: &str) -> Option<Self> {
+        (id.len() == 22
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(id.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(..)")
+    }
+}
+
+/// A member's transaction: [`tenant`], with the check that `user` is still a member of `org` with `role` (D-014) and,
+/// for a request from a browser session, that the session is still signed in (D-018). Policy decisions taken before
+/// it with a role the session remembered are confirmed here, before any data is read; otherwise it fails with
+/// [`SCOPE_CHANGED`] or [`SESSION_ENDED`] and nothing was done.
 ///
 /// One message, two statements (D-016): `app_enter` makes the settings and the role switch (transaction-local) and
-/// checks the membership, then `BEGIN` turns the message's implicit transaction into the explicit one the settings
-/// belong to. When the check fails PostgreSQL rolls the message back whole and the connection goes back to the pool
-/// idle, not inside an aborted transaction.
-pub async fn member(pool: &PgPool, org: OrgId, user: UserId, role: Role) -> sqlx::Result<Tx> {
-    // UUIDs and the role's fixed names: nothing to quote.
+/// checks the session and the membership, then `BEGIN` turns the message's implicit transaction into the explicit one
+/// the settings belong to. When a check fails PostgreSQL rolls the message back whole and the connection goes back to
+/// the pool idle, not inside an aborted transaction.
+pub async fn member(
+    pool: &PgPool,
+    org: OrgId,
+    user: UserId,
+    role: Role,
+    session: Option<&SessionKey>,
+) -> sqlx::Result<Tx> {
+    // UUIDs, the role's fixed names and a session key checked to be URL-safe base64: nothing to quote.
+    let session = session.map_or_else(|| "null".to_owned(), |s| format!("'{}'", s.0));
     pool.begin_with(format!(
-        "select app_enter('{}', '{}', '{}'); begin",
+        "select app_enter('{}', '{}', '{}', {session}); begin",
         org.0,
         user.0,
         role.as_str()

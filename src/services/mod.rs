@@ -24,6 +24,10 @@ pub struct Scope {
     pub role: Role,
     /// The request this action came from, recorded in the audit log.
     pub request_id: Option<String>,
+    /// The browser session the request acts for, confirmed by every member transaction (D-018); `None` for the
+    /// command line, jobs and API callers without one.
+    #[serde(skip)]
+    pub session: Option<crate::db::SessionKey>,
 }
 
 impl Scope {
@@ -35,7 +39,14 @@ impl Scope {
     /// Opens this scope's tenant transaction, confirming in its first message that the person is still a member with
     /// this role (`Error::ScopeChanged` otherwise).
     pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
-        Ok(crate::db::member(pool, self.org_id, self.user_id, self.role).await?)
+        Ok(crate::db::member(
+            pool,
+            self.org_id,
+            self.user_id,
+            self.role,
+            self.session.as_ref(),
+        )
+        .await?)
     }
 }
 

@@ -48,6 +48,7 @@ pub async fn scope_for(
         user_id: user,
         role: parse_role(&role),
         request_id,
+        session: None,
     })
 }
 
@@ -96,6 +97,7 @@ pub async fn create_in(
         user_id: user,
         role: Role::Admin,
         request_id,
+        session: None,
     };
     super::audit::record(
         tx,

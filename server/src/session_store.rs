@@ -1,0 +1,170 @@
+//! The browser sessions' store (D-018): the `sessions` table, with the sessions this server has read or written kept
+//! in memory, so a request in a signed-in session costs no query to learn who is asking.
+//!
+//! Sessions are still the table's rows: signing in writes one, signing out deletes it, and every server sees that.
+//! A server that still holds a session another one has signed out does not act on it: each member transaction
+//! confirms its session in the statement that opens it (`app_enter`, D-018) and refuses one that has ended; the refused
+//! request answers 401 and the server forgets the session ([`Sessions::forget`]). Kept sessions are read again after
+//! [`KEPT_FOR`] in any case.
+//!
+//! Writing a session back only updates its row. tower-sessions' own PostgreSQL store upserts, so a request that
+//! touched a session while another signed it out would write the row back and revive the cookie; here a session whose
+//! row has gone stays gone.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+/// How long a session read from the table is used without reading it again.
+pub const KEPT_FOR: Duration = Duration::from_secs(30);
+
+/// At most this many sessions are kept; past it, the oldest reads are dropped.
+const KEEP_AT_MOST: usize = 50_000;
+
+/// The `sessions` table (MessagePack records, as tower-sessions' PostgreSQL store writes them) with a read cache.
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    pool: PgPool,
+    kept: Arc<Mutex<HashMap<Id, Kept>>>,
+}
+
+#[derive(Debug)]
+struct Kept {
+    record: Record,
+    read_at: Instant,
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<Vec<u8>> {
+    rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+impl Sessions {
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            kept: Arc::default(),
+        }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Kept>> {
+        // The map holds copies of rows: one left behind by a panicking holder is still a valid cache.
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn keep(&self, record: &Record) {
+        let mut kept = self.kept();
+        if kept.len() >= KEEP_AT_MOST && !kept.contains_key(&record.id) {
+            let now = Instant::now();
+            kept.retain(|_, k| now.duration_since(k.read_at) < KEPT_FOR);
+            if kept.len() >= KEEP_AT_MOST {
+                kept.clear();
+            }
+        }
+        kept.insert(
+            record.id,
+            Kept {
+                record: record.clone(),
+                read_at: Instant::now(),
+            },
+        );
+    }
+
+    /// Drops a kept session, so its next request reads the table (which no longer has it, when a member transaction
+    /// refused it).
+    pub fn forget(&self, id: &Id) {
+        self.kept().remove(id);
+    }
+
+    /// How many sessions are kept (for tests).
+    pub fn kept_count(&self) -> usize {
+        self.kept().len()
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for Sessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let data = encode(record)?;
+        // A new id is 128 random bits; should it ever be taken, draw another.
+        loop {
+            let inserted = sqlx::query(
+                "insert into sessions (id, data, expiry_date) values ($1, $2, $3) on conflict (id) do nothing",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(record.expiry_date)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+            if inserted == 1 {
+                break;
+            }
+            record.id = Id::default();
+        }
+        self.keep(record);
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let updated = sqlx::query("update sessions set data = $2, expiry_date = $3 where id = $1")
+            .bind(record.id.to_string())
+            .bind(encode(record)?)
+            .bind(record.expiry_date)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if updated == 1 {
+            self.keep(record);
+        } else {
+            // Signed out (or expired and cleared) meanwhile: it stays that way.
+            self.forget(&record.id);
+        }
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = OffsetDateTime::now_utc();
+        if let Some(k) = self.kept().get(id)
+            && k.read_at.elapsed() < KEPT_FOR
+            && k.record.expiry_date > now
+        {
+            return Ok(Some(k.record.clone()));
+        }
+        let data: Option<Vec<u8>> =
+            sqlx::query_scalar("select data from sessions where id = $1 and expiry_date > $2")
+                .bind(id.to_string())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        let Some(data) = data else {
+            self.forget(id);
+            return Ok(None);
+        };
+        let record: Record = rmp_serde::from_slice(&data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        self.keep(&record);
+        Ok(Some(record))
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.forget(id);
+        sqlx::query("delete from sessions where id = $1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
