@@ -281,8 +281,11 @@ pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Resul
     scope.require(Action::ConfigurePipelines)?;
     let mut tx = scope.begin(pool).await?;
     lock(&mut tx, scope, id).await?;
+    // Through the pipeline's stages: each is one probe of deals_stage_position_idx.
     let deals = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from deals where org_id = $1 and pipeline_id = $2"#,
+        r#"select count(*) as "n!" from pipeline_stages s
+           join deals d on d.org_id = s.org_id and d.stage_id = s.id
+           where s.org_id = $1 and s.pipeline_id = $2"#,
         scope.org_id.0,
         id.0
     )
