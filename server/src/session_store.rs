@@ -7,9 +7,11 @@
 //! request answers 401 and the server forgets the session ([`Sessions::forget`]). Kept sessions are read again after
 //! [`KEPT_FOR`] in any case.
 //!
-//! Writing a session back only updates its row. tower-sessions' own PostgreSQL store upserts, so a request that
-//! touched a session while another signed it out would write the row back and revive the cookie; here a session whose
-//! row has gone stays gone.
+//! Writing a session back only updates its row, and only the version this server last read or wrote.
+//! tower-sessions' own PostgreSQL store upserts, so a request that touched a session while another signed it out
+//! would write the row back and revive the cookie; here a session whose row has gone stays gone. And a server whose
+//! copy is older than the row (the person switched workspace through another server) does not write its copy over
+//! the newer one: it drops its copy, and the next request reads the row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +39,8 @@ pub struct Sessions {
 struct Kept {
     record: Record,
     read_at: Instant,
+    /// The row's `expiry_date` as stored. Every save moves it, so it tells which version of the row this copy is.
+    stored: OffsetDateTime,
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
@@ -60,7 +64,7 @@ impl Sessions {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn keep(&self, record: &Record) {
+    fn keep(&self, record: &Record, stored: OffsetDateTime) {
         let mut kept = self.kept();
         if kept.len() >= KEEP_AT_MOST && !kept.contains_key(&record.id) {
             let now = Instant::now();
@@ -74,6 +78,7 @@ impl Sessions {
             Kept {
                 record: record.clone(),
                 read_at: Instant::now(),
+                stored,
             },
         );
     }
@@ -96,39 +101,43 @@ impl SessionStore for Sessions {
         let data = encode(record)?;
         // A new id is 128 random bits; should it ever be taken, draw another.
         loop {
-            let inserted = sqlx::query(
-                "insert into sessions (id, data, expiry_date) values ($1, $2, $3) on conflict (id) do nothing",
+            let stored: Option<OffsetDateTime> = sqlx::query_scalar(
+                "insert into sessions (id, data, expiry_date) values ($1, $2, $3) on conflict (id) do nothing
+                 returning expiry_date",
             )
             .bind(record.id.to_string())
             .bind(&data)
             .bind(record.expiry_date)
-            .execute(&self.pool)
+            .fetch_optional(&self.pool)
             .await
-            .map_err(backend)?
-            .rows_affected();
-            if inserted == 1 {
-                break;
+            .map_err(backend)?;
+            if let Some(stored) = stored {
+                self.keep(record, stored);
+                return Ok(());
             }
             record.id = Id::default();
         }
-        self.keep(record);
-        Ok(())
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let updated = sqlx::query("update sessions set data = $2, expiry_date = $3 where id = $1")
-            .bind(record.id.to_string())
-            .bind(encode(record)?)
-            .bind(record.expiry_date)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?
-            .rows_affected();
-        if updated == 1 {
-            self.keep(record);
-        } else {
-            // Signed out (or expired and cleared) meanwhile: it stays that way.
-            self.forget(&record.id);
+        // Over the version this server knows of (any version when it keeps none).
+        let known = self.kept().get(&record.id).map(|k| k.stored);
+        let stored: Option<OffsetDateTime> = sqlx::query_scalar(
+            "update sessions set data = $2, expiry_date = $3
+             where id = $1 and ($4::timestamptz is null or expiry_date = $4)
+             returning expiry_date",
+        )
+        .bind(record.id.to_string())
+        .bind(encode(record)?)
+        .bind(record.expiry_date)
+        .bind(known)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match stored {
+            Some(stored) => self.keep(record, stored),
+            // Signed out meanwhile (it stays that way), or changed through another server (the newer row stands).
+            None => self.forget(&record.id),
         }
         Ok(())
     }
@@ -141,20 +150,21 @@ impl SessionStore for Sessions {
         {
             return Ok(Some(k.record.clone()));
         }
-        let data: Option<Vec<u8>> =
-            sqlx::query_scalar("select data from sessions where id = $1 and expiry_date > $2")
-                .bind(id.to_string())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
-        let Some(data) = data else {
+        let row: Option<(Vec<u8>, OffsetDateTime)> = sqlx::query_as(
+            "select data, expiry_date from sessions where id = $1 and expiry_date > $2",
+        )
+        .bind(id.to_string())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        let Some((data, stored)) = row else {
             self.forget(id);
             return Ok(None);
         };
         let record: Record = rmp_serde::from_slice(&data)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        self.keep(&record);
+        self.keep(&record, stored);
         Ok(Some(record))
     }
 

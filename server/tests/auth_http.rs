@@ -394,3 +394,56 @@ async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool
         "the session was not written back"
     );
 }
+
+/// D-018: a server writes its copy of a session back only over the version it read. Ada switches workspace through
+/// one server while another still keeps her session from before; that server's next request (its touch is due) acts in
+/// the workspace she was in, as its copy says, but does not write that copy over her switch.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_kept_session_never_overwrites_a_newer_one(pool: PgPool) {
+    let one = TestApp::spawn(pool.clone()).await;
+    let other = TestApp::spawn_with_touch(pool.clone(), 1).await;
+    let (ada, cookie) = one.signup("ada@example.com").await;
+    let (bob, _) = one.signup("bob@example.com").await;
+    let (own, second) = (&ada["organization"]["id"], &bob["organization"]["id"]);
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1::text::uuid, $2::text::uuid, 'rep')")
+        .bind(second.as_str().unwrap())
+        .bind(ada["user"]["id"].as_str().unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    async fn workspace(app: &TestApp, cookie: &str) -> Value {
+        let me: Value = app
+            .get("/api/auth/me", Some(cookie))
+            .await
+            .json()
+            .await
+            .unwrap();
+        me["organization"]["id"].clone()
+    }
+    assert_eq!(
+        &workspace(&other, &cookie).await,
+        own,
+        "the other server keeps her session"
+    );
+
+    let res = one
+        .post(
+            "/api/auth/switch",
+            json!({"organization_id": second}),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(
+        other.get("/api/contacts", Some(&cookie)).await.status(),
+        StatusCode::OK,
+        "its copy is still a membership she holds"
+    );
+    assert_eq!(
+        &workspace(&other, &cookie).await,
+        second,
+        "its copy was dropped, not written back"
+    );
+    assert_eq!(&workspace(&one, &cookie).await, second);
+}
