@@ -37,7 +37,8 @@ impl Scope {
     }
 
     /// Opens this scope's tenant transaction, confirming in its first message that the person is still a member with
-    /// this role (`Error::ScopeChanged` otherwise).
+    /// this role (`Error::ScopeChanged` otherwise) and that the browser session, if any, is still signed in
+    /// (`Error::Unauthenticated` otherwise, D-018).
     pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
         Ok(crate::db::member(
             pool,
