@@ -8,7 +8,9 @@
 -- 2. deals_board_idx (org_id, pipeline_id, stage_id, position, id) goes. Every board and move query is served by
 --    deals_stage_position_idx (org_id, stage_id, position, id) (migration 20261123000001); the benchmark's moves and
 --    board loads never scanned it, yet a move changes its stage and position, so every move wrote an entry into it.
---    Counting a pipeline's deals before deleting it goes through the pipeline's stages instead.
+--    Counting a pipeline's deals before deleting it goes through the pipeline's stages instead. The delete itself
+--    (only ever of an empty pipeline) lets its foreign key's cascade look through the workspace's deals by org_id: a
+--    rare admin action, against an index write on every move.
 -- 3. app_enter reads the membership itself, without calling app_member_role, and names everything by schema instead
 --    of setting search_path: a function with a SET clause runs through a configuration save and restore on each call.
 create or replace function deal_totals_track() returns trigger
