@@ -9,9 +9,9 @@
 //!
 //! Writing a session back only updates its row, and only the version this server last read or wrote.
 //! tower-sessions' own PostgreSQL store upserts, so a request that touched a session while another signed it out
-//! would write the row back and revive the cookie; here a session whose row has gone stays gone. And a server whose
-//! copy is older than the row (the person switched workspace through another server) does not write its copy over
-//! the newer one: it drops its copy, and the next request reads the row.
+//! would write the row back and revive the cookie; here a session whose row has gone stays gone. When the row is newer
+//! than the copy (the person switched workspace through another server), the request's own changes to its copy are
+//! made over the row as it is now ([`merge`]): neither its changes nor the newer row's are lost.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,27 @@ pub const KEPT_FOR: Duration = Duration::from_secs(30);
 
 /// At most this many sessions are kept; past it, the oldest reads are dropped.
 const KEEP_AT_MOST: usize = 50_000;
+
+/// How often a save merges its changes into a row changed meanwhile before it gives up.
+const SAVE_ATTEMPTS: usize = 3;
+
+/// A request's changes to its copy of a session (`original` → `mine`: keys set, changed or removed, and the new idle
+/// expiry), made over the row as it is now (`current`). Keys the request left alone keep the row's values.
+fn merge(original: &Record, mine: &Record, mut current: Record) -> Record {
+    for (key, value) in &mine.data {
+        if original.data.get(key) != Some(value) {
+            current.data.insert(key.clone(), value.clone());
+        }
+    }
+    for key in original.data.keys() {
+        if !mine.data.contains_key(key) {
+            current.data.remove(key);
+        }
+    }
+    current.id = mine.id;
+    current.expiry_date = mine.expiry_date;
+    current
+}
 
 /// The `sessions` table (MessagePack records, as tower-sessions' PostgreSQL store writes them) with a read cache.
 #[derive(Clone)]
@@ -91,6 +112,44 @@ impl Sessions {
         );
     }
 
+    /// The row as stored now, with its version; `None` once signed out or expired.
+    async fn read(&self, id: &Id) -> session_store::Result<Option<(Record, OffsetDateTime)>> {
+        let row: Option<(Vec<u8>, OffsetDateTime)> = sqlx::query_as(
+            "select data, expiry_date from sessions where id = $1 and expiry_date > $2",
+        )
+        .bind(id.to_string())
+        .bind(OffsetDateTime::now_utc())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|(data, stored)| {
+            rmp_serde::from_slice(&data)
+                .map(|record| (record, stored))
+                .map_err(|e| session_store::Error::Decode(e.to_string()))
+        })
+        .transpose()
+    }
+
+    /// Updates the row, if it exists and (given `known`) is still that version; returns its new version.
+    async fn write(
+        &self,
+        record: &Record,
+        known: Option<OffsetDateTime>,
+    ) -> session_store::Result<Option<OffsetDateTime>> {
+        sqlx::query_scalar(
+            "update sessions set data = $2, expiry_date = $3
+             where id = $1 and ($4::timestamptz is null or expiry_date = $4)
+             returning expiry_date",
+        )
+        .bind(record.id.to_string())
+        .bind(encode(record)?)
+        .bind(record.expiry_date)
+        .bind(known)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
     /// Drops a kept session, so its next request reads the table (which no longer has it, when a member transaction
     /// refused it).
     pub fn forget(&self, id: &Id) {
@@ -123,50 +182,50 @@ impl SessionStore for Sessions {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        // Over the version this server knows of (any version when it keeps none).
-        let known = self.kept().get(&record.id).map(|k| k.stored);
-        let stored: Option<OffsetDateTime> = sqlx::query_scalar(
-            "update sessions set data = $2, expiry_date = $3
-             where id = $1 and ($4::timestamptz is null or expiry_date = $4)
-             returning expiry_date",
-        )
-        .bind(record.id.to_string())
-        .bind(encode(record)?)
-        .bind(record.expiry_date)
-        .bind(known)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        match stored {
-            Some(stored) => self.keep(record, stored),
-            // Signed out meanwhile (it stays that way), or changed through another server (the newer row stands).
-            None => self.forget(&record.id),
+        let kept = self
+            .kept()
+            .get(&record.id)
+            .map(|k| (k.record.clone(), k.stored));
+        let Some((original, mut known)) = kept else {
+            // A copy this server no longer keeps: written as it is, while the row exists.
+            match self.write(record, None).await? {
+                Some(stored) => self.keep(record, stored),
+                None => self.forget(&record.id),
+            }
+            return Ok(());
+        };
+        let mut merged = record.clone();
+        for _ in 0..SAVE_ATTEMPTS {
+            if let Some(stored) = self.write(&merged, Some(known)).await? {
+                self.keep(&merged, stored);
+                return Ok(());
+            }
+            // Signed out meanwhile (it stays that way), or changed through another server since this copy was read:
+            // this request's own changes go over the row as it is now.
+            let Some((current, stored)) = self.read(&record.id).await? else {
+                self.forget(&record.id);
+                return Ok(());
+            };
+            merged = merge(&original, record, current);
+            known = stored;
         }
-        Ok(())
+        self.forget(&record.id);
+        Err(backend(
+            "the session kept changing while it was being saved",
+        ))
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let now = OffsetDateTime::now_utc();
         if let Some(k) = self.kept().get(id)
             && k.read_at.elapsed() < KEPT_FOR
-            && k.record.expiry_date > now
+            && k.record.expiry_date > OffsetDateTime::now_utc()
         {
             return Ok(Some(k.record.clone()));
         }
-        let row: Option<(Vec<u8>, OffsetDateTime)> = sqlx::query_as(
-            "select data, expiry_date from sessions where id = $1 and expiry_date > $2",
-        )
-        .bind(id.to_string())
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        let Some((data, stored)) = row else {
+        let Some((record, stored)) = self.read(id).await? else {
             self.forget(id);
             return Ok(None);
         };
-        let record: Record = rmp_serde::from_slice(&data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         self.keep(&record, stored);
         Ok(Some(record))
     }
@@ -179,5 +238,60 @@ impl SessionStore for Sessions {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(pairs: &[(&str, serde_json::Value)], expiry: OffsetDateTime) -> Record {
+        Record {
+            id: Id(7),
+            data: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            expiry_date: expiry,
+        }
+    }
+
+    #[test]
+    fn a_save_applies_its_own_changes_over_the_newer_row() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let original = record(
+            &[
+                ("org", json!("a")),
+                ("seen", json!(1)),
+                ("role", json!("rep")),
+            ],
+            t,
+        );
+        // Through another server: the workspace switched, the role for it remembered.
+        let current = record(
+            &[
+                ("org", json!("b")),
+                ("seen", json!(1)),
+                ("role", json!("admin")),
+            ],
+            t,
+        );
+        // This request: a touch, and the role forgotten.
+        let later = t + time::Duration::hours(1);
+        let mine = record(&[("org", json!("a")), ("seen", json!(2))], later);
+        let merged = merge(&original, &mine, current);
+        assert_eq!(
+            merged.data.get("org"),
+            Some(&json!("b")),
+            "the switch stands"
+        );
+        assert_eq!(
+            merged.data.get("seen"),
+            Some(&json!(2)),
+            "the touch is kept"
+        );
+        assert_eq!(merged.data.get("role"), None, "the removal is kept");
+        assert_eq!(merged.expiry_date, later);
     }
 }

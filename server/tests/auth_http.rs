@@ -395,9 +395,10 @@ async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool
     );
 }
 
-/// D-018: a server writes its copy of a session back only over the version it read. Ada switches workspace through
-/// one server while another still keeps her session from before; that server's next request (its touch is due) acts in
-/// the workspace she was in, as its copy says, but does not write that copy over her switch.
+/// D-018: a server's copy of a session never overwrites a newer row, and its own changes are never lost to one. Each
+/// save goes over the version its copy was read from; when the row has changed meanwhile (through another server),
+/// the request's own changes are made over the row as it is now. Ada's idle touch (due every second on `other`) and
+/// her workspace switch (through `one`) cross in both orders; both always stand. `fresh` servers read the row itself.
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn a_kept_session_never_overwrites_a_newer_one(pool: PgPool) {
     let one = TestApp::spawn(pool.clone()).await;
@@ -420,12 +421,11 @@ async fn a_kept_session_never_overwrites_a_newer_one(pool: PgPool) {
             .unwrap();
         me["organization"]["id"].clone()
     }
-    assert_eq!(
-        &workspace(&other, &cookie).await,
-        own,
-        "the other server keeps her session"
-    );
+    let fresh = || TestApp::spawn(pool.clone());
 
+    // `other` reads the session and, its touch being due, saves it: `one`'s copy is now older than the row.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(&workspace(&other, &cookie).await, own);
     let res = one
         .post(
             "/api/auth/switch",
@@ -434,6 +434,13 @@ async fn a_kept_session_never_overwrites_a_newer_one(pool: PgPool) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        &workspace(&fresh().await, &cookie).await,
+        second,
+        "the switch was saved"
+    );
+
+    // Now `other`'s copy is the older one, and its touch is due again.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert_eq!(
         other.get("/api/contacts", Some(&cookie)).await.status(),
@@ -441,9 +448,14 @@ async fn a_kept_session_never_overwrites_a_newer_one(pool: PgPool) {
         "its copy is still a membership she holds"
     );
     assert_eq!(
+        &workspace(&fresh().await, &cookie).await,
+        second,
+        "the touch did not undo the switch"
+    );
+    assert_eq!(
         &workspace(&other, &cookie).await,
         second,
-        "its copy was dropped, not written back"
+        "and `other` now keeps the merged row"
     );
     assert_eq!(&workspace(&one, &cookie).await, second);
 }
