@@ -43,8 +43,16 @@ pub(crate) async fn load_me(cx: &crate::ctx::Ctx) -> Result<Option<Me>, ApiError
         Err(e) => return Err(e.into()),
     };
     let pool = &cx.state.pool;
+    // The first member transaction confirms the session (D-018): one signed out through another server while this
+    // one kept it ends here, like any other, and its cookie goes.
+    let organization = match organizations::get(pool, &scope).await {
+        Err(clearview::Error::Unauthenticated) => {
+            crate::session::destroy(&cx.session).await?;
+            return Ok(None);
+        }
+        other => other?,
+    };
     let user = users::get(pool, scope.user_id).await?;
-    let organization = organizations::get(pool, &scope).await?;
     let organizations = organizations::memberships(pool, scope.user_id).await?;
     Ok(Some(Me {
         user,

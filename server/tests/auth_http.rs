@@ -351,11 +351,16 @@ async fn a_session_in_use_moves_its_idle_expiry_forward(pool: PgPool) {
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool: PgPool) {
     let one = TestApp::spawn(pool.clone()).await;
-    let other = TestApp::spawn_with_touch(pool, 1).await;
+    let other = TestApp::spawn_with_touch(pool.clone(), 1).await;
+    let pages = TestApp::spawn(pool).await;
     let (_, cookie) = one.signup("ada@example.com").await;
-    // The other server reads the session and keeps it.
+    // Both other servers read the session and keep it.
     assert_eq!(
         other.get("/api/contacts", Some(&cookie)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        pages.get("/settings", Some(&cookie)).await.status(),
         StatusCode::OK
     );
 
@@ -388,6 +393,12 @@ async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool
         other.get("/api/auth/me", Some(&cookie)).await.status(),
         StatusCode::UNAUTHORIZED
     );
+    // A page sends the signed-out person to sign in, as it does a stranger, and removes the cookie.
+    let res = pages.get("/settings", Some(&cookie)).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/login?next=/settings");
+    let removed = session_cookie(res.headers()).expect("the cookie is removed");
+    assert!(removed.value.is_empty(), "{}", removed.value);
     assert_eq!(
         other.count("sessions").await,
         0,
