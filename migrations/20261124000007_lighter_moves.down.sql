@@ -34,20 +34,3 @@ end
 $$;
 
 create index deals_board_idx on deals (org_id, pipeline_id, stage_id, position, id);
-
-create or replace function app_enter(p_org uuid, p_user uuid, p_role text, p_session text default null) returns void
-    language plpgsql volatile
-    set search_path = pg_catalog, public
-as $$
-begin
-    if p_session is not null
-       and not exists (select 1 from public.sessions s where s.id = p_session and s.expiry_date > now()) then
-        raise exception 'the session this request acts for has ended' using errcode = 'CV002';
-    end if;
-    perform set_config('app.org_id', p_org::text, true);
-    -- Sets app.user_id and switches to the request role (clearview_app), then reads the membership under its policy.
-    if public.app_member_role(p_org, p_user) is distinct from p_role then
-        raise exception 'the membership this request acts under has changed' using errcode = 'CV001';
-    end if;
-end
-$$;

@@ -11,8 +11,6 @@
 --    Counting a pipeline's deals before deleting it goes through the pipeline's stages instead. The delete itself
 --    (only ever of an empty pipeline) lets its foreign key's cascade look through the workspace's deals by org_id: a
 --    rare admin action, against an index write on every move.
--- 3. app_enter reads the membership itself, without calling app_member_role, and names everything by schema instead
---    of setting search_path: a function with a SET clause runs through a configuration save and restore on each call.
 create or replace function deal_totals_track() returns trigger
     language plpgsql
     as $$
@@ -53,26 +51,3 @@ end
 $$;
 
 drop index deals_board_idx;
-
-create or replace function app_enter(p_org uuid, p_user uuid, p_role text, p_session text default null) returns void
-    language plpgsql volatile
-as $$
-declare
-    member_role text;
-begin
-    if p_session is not null
-       and not exists (select 1 from public.sessions s
-                       where s.id = p_session and s.expiry_date > pg_catalog.now()) then
-        raise exception 'the session this request acts for has ended' using errcode = 'CV002';
-    end if;
-    perform pg_catalog.set_config('app.org_id', p_org::text, true),
-            pg_catalog.set_config('app.user_id', p_user::text, true),
-            pg_catalog.set_config('role', 'clearview_app', true);
-    -- Read as the request role, under the tenant policy.
-    select m.role into member_role from public.memberships m where m.org_id = p_org and m.user_id = p_user;
-    if member_role is distinct from p_role then
-        raise exception 'the membership this request acts under has changed' using errcode = 'CV001';
-    end if;
-end
-$$;
-alter function app_enter(uuid, uuid, text, text) reset all;

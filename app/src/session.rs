@@ -102,6 +102,18 @@ pub async fn scope(
     config: &WebConfig,
     request_id: Option<String>,
 ) -> Result<Scope> {
+    let mut scope = workspace_scope(session, pool, config, request_id).await?;
+    scope.session = key(session);
+    Ok(scope)
+}
+
+/// [`scope`], before the session's key is added.
+async fn workspace_scope(
+    session: &Session,
+    pool: &PgPool,
+    config: &WebConfig,
+    request_id: Option<String>,
+) -> Result<Scope> {
     let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
     if let Some(org) = session
         .get::<Option<OrgId>>(ORG)
@@ -120,13 +132,12 @@ pub async fn scope(
                 user_id: user,
                 role,
                 request_id,
-                session: key(session),
+                session: None,
             });
         }
         match organizations::scope_for(pool, user, org, request_id.clone()).await {
             Err(Error::NotFound) => {}
-            Ok(mut scope) => {
-                scope.session = key(session);
+            Ok(scope) => {
                 remember(session, &scope).await?;
                 return Ok(scope);
             }
@@ -143,7 +154,7 @@ pub async fn scope(
         user_id: user,
         role: first.role,
         request_id,
-        session: key(session),
+        session: None,
     };
     remember(session, &scope).await?;
     Ok(scope)

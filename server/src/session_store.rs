@@ -160,9 +160,9 @@ impl Sessions {
 #[async_trait::async_trait]
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        let data = encode(record)?;
-        // A new id is 128 random bits; should it ever be taken, draw another.
+        // A new id is 128 random bits; should it ever be taken, draw another (the record holds its id: encode again).
         loop {
+            let data = encode(record)?;
             let stored: Option<OffsetDateTime> = sqlx::query_scalar(
                 "insert into sessions (id, data, expiry_date) values ($1, $2, $3) on conflict (id) do nothing
                  returning expiry_date",
