@@ -10,6 +10,7 @@ use clearview::model::{
 use clearview::services::{Scope, activities, contacts, deals, users};
 use serde_json::json;
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 /// An admin's scope in a fresh workspace.
 async fn workspace(pool: &PgPool, email: &str) -> Scope {
@@ -886,6 +887,41 @@ async fn plan(pool: &PgPool, scope: &Scope, sql: &str, arg: &str) -> String {
         .expect("plan query");
     tx.rollback().await.expect("plan query");
     lines.join("\n")
+}
+
+/// A page's row count is written into its statement (`services::limit_clause`). With the count bound, PostgreSQL
+/// costed the generic plan as reading a tenth of the workspace, never chose it, and planned the contacts page afresh
+/// on every request. One connection, so the prepared statement the page ran is the one inspected.
+#[sqlx::test]
+async fn the_contacts_page_reuses_its_plan(options: PgPoolOptions, connect: PgConnectOptions) {
+    let pool = options
+        .max_connections(1)
+        .connect_with(connect)
+        .await
+        .expect("pool");
+    let ada = workspace(&pool, "ada@example.com").await;
+    bulk(&pool, &ada, 20_000).await;
+    sqlx::query("analyze contacts")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for _ in 0..8 {
+        let page = contacts::list(&pool, &ada, &ContactQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 50);
+    }
+    let (generic, custom): (i64, i64) = sqlx::query_as(
+        "select generic_plans, custom_plans from pg_prepared_statements
+         where statement like '%from contacts c%order by c.sort_name%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("the page's prepared statement");
+    assert!(
+        generic >= 2,
+        "the contacts page was planned on every execution ({custom} custom plans, {generic} generic)"
+    );
 }
 
 /// Under row-level security PostgreSQL cannot use an index for a non-LEAKPROOF operator, so search (`LIKE`, trigram

@@ -176,8 +176,8 @@ fn plain_page(
             .push_bind(id)
             .push(")");
     }
-    sql.push(" order by a.occurred_at desc, a.id desc limit ")
-        .push_bind(i64::from(limit) + 1);
+    sql.push(" order by a.occurred_at desc, a.id desc")
+        .push(super::limit_clause(i64::from(limit) + 1));
     sql
 }
 

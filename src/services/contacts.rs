@@ -288,7 +288,7 @@ fn plain_page(
         Some(col) => sql.push(format!(" order by {col} {dir}, c.id {dir}")),
         None => sql.push(format!(" order by c.id {dir}")),
     };
-    sql.push(" limit ").push_bind(i64::from(limit) + 1);
+    sql.push(super::limit_clause(i64::from(limit) + 1));
     sql
 }
 

@@ -627,7 +627,8 @@ async fn column_page(
     let sql = format!(
         "{SELECT} where d.org_id = $1 and d.pipeline_id = $2 and d.stage_id = $3
            and ($4::text is null or (d.position, d.id) > ($4 collate \"C\", $5))
-         order by d.position, d.id limit $6"
+         order by d.position, d.id{}",
+        super::limit_clause(limit + 1)
     );
     let rows = sqlx::query_as::<_, Row>(&sql)
         .bind(scope.org_id)
@@ -635,7 +636,6 @@ async fn column_page(
         .bind(stage)
         .bind(after.as_ref().map(|(p, _)| p.as_str().to_owned()))
         .bind(after.map(|(_, id)| id))
-        .bind(limit + 1)
         .fetch_all(&mut **tx)
         .await?;
     let items = rows
@@ -651,29 +651,30 @@ fn column_of(items: Vec<Deal>, limit: i64) -> Page<Deal> {
 }
 
 /// The first cards of every column of a pipeline in one statement: per stage, one probe of
-/// deals_stage_position_idx for `limit + 1` cards (a lateral join), instead of one query per column.
+/// deals_stage_position_idx for `COLUMN_PAGE + 1` cards (a lateral join), instead of one query per column.
 async fn first_cards(
     tx: &mut Tx,
     scope: &Scope,
     pipeline: PipelineId,
-    limit: i64,
 ) -> Result<std::collections::HashMap<Uuid, Vec<Deal>>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         SELECT.replacen(
             "from deals d",
-            "from pipeline_stages st
-             cross join lateral (
-                 select * from deals d0
-                 where d0.org_id = st.org_id and d0.stage_id = st.id and d0.pipeline_id = st.pipeline_id
-                 order by d0.position, d0.id limit $3
-             ) d",
+            &format!(
+                "from pipeline_stages st
+                 cross join lateral (
+                     select * from deals d0
+                     where d0.org_id = st.org_id and d0.stage_id = st.id and d0.pipeline_id = st.pipeline_id
+                     order by d0.position, d0.id{}
+                 ) d",
+                super::limit_clause(COLUMN_PAGE + 1)
+            ),
             1,
         ) + " where st.org_id = $1 and st.pipeline_id = $2 order by st.position, d.position, d.id"
     });
     let rows = sqlx::query_as::<_, Row>(&SQL)
         .bind(scope.org_id)
         .bind(pipeline)
-        .bind(limit + 1)
         .fetch_all(&mut **tx)
         .await?;
     let mut by_stage: std::collections::HashMap<Uuid, Vec<Deal>> = std::collections::HashMap::new();
@@ -797,7 +798,7 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
         t.total += sum;
         t.weighted_x100 += sum * i128::from(probability);
     }
-    let mut cards = first_cards(&mut tx, scope, pipeline, COLUMN_PAGE).await?;
+    let mut cards = first_cards(&mut tx, scope, pipeline).await?;
     tx.commit().await?;
 
     let mut columns = Vec::with_capacity(stages.len());

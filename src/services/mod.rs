@@ -73,6 +73,15 @@ pub(crate) fn diff(before: &serde_json::Value, after: &serde_json::Value) -> ser
     serde_json::Value::Object(out)
 }
 
+/// ` limit N`, with a page's row count written into the statement instead of bound. PostgreSQL costs a bound `LIMIT`
+/// as if it let a tenth of the rows through, so a statement's generic plan always looked dearer than a custom one and
+/// every execution was planned afresh: a third of the database's time on the contacts page. With the number in the
+/// text the plan is reused from the sixth execution on. The count is a validated integer, never user text, and sqlx
+/// keeps one prepared statement per distinct text on each connection (almost every request uses the default size).
+pub(crate) fn limit_clause(rows: i64) -> String {
+    format!(" limit {rows}")
+}
+
 /// A list request's page size (`default` when absent, within 1..=`max`) and its decoded cursor (blank or absent: the
 /// first page).
 pub(crate) fn page_request<C>(
