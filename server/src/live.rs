@@ -1,25 +1,15 @@
-//! Live boards: one `LISTEN deal_changes` connection per process fans PostgreSQL's deal notifications (sent by the
-//! `deals_notify` trigger at commit) out to the boards watching, as server-sent events.
+//! Live boards (D-010, D-019). Requests hand the deal changes they committed to the process's [`Announcer`], which
+//! sends them on PostgreSQL's `deal_changes` channel in transactions of their own. One `LISTEN deal_changes`
+//! connection per process fans every server's announcements out to the boards watching, as server-sent events.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::{broadcast, watch};
-use uuid::Uuid;
+use tokio::sync::{broadcast, mpsc, watch};
 
-/// One committed change of a deal, as the trigger announces it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DealChange {
-    pub org_id: Uuid,
-    pub pipeline_id: Uuid,
-    pub deal_id: Uuid,
-    pub stage_id: Uuid,
-    pub version: i32,
-    pub op: String,
-}
+pub use clearview::services::live::DealChange;
 
 /// What a watching board is told.
 #[derive(Debug, Clone)]
@@ -45,6 +35,11 @@ impl Feed {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {
         self.tx.subscribe()
+    }
+
+    /// Tells this process's boards to reload: changes may have gone unheard.
+    pub fn resync(&self) {
+        let _ = self.tx.send(Notice::Resync);
     }
 }
 
@@ -89,6 +84,78 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Notice>) {
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Sends committed deal changes to every server's boards (D-019). Changes that arrive while a send is under way go
+/// together in the next one, so a busy server sends one statement per batch rather than per change.
+#[derive(Clone)]
+pub struct Announcer {
+    tx: mpsc::UnboundedSender<Vec<DealChange>>,
+}
+
+/// At most this many changes go in one statement.
+const BATCH: usize = 500;
+/// How often a batch is tried before it is given up (the boards that missed it resynchronise).
+const ATTEMPTS: u32 = 3;
+
+impl Announcer {
+    /// Starts the task on the current tokio runtime. It ends once every handle is dropped and everything handed to it
+    /// has been sent (or given up); the returned `JoinHandle` tells when.
+    pub fn start(pool: PgPool, feed: Feed) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Self { tx }, tokio::spawn(announce(pool, feed, rx)))
+    }
+
+    /// Hands on one request's committed changes, in the order they were made.
+    pub fn announce(&self, changes: Vec<DealChange>) {
+        if !changes.is_empty() {
+            // The task only stops when every handle is gone, so it is there to receive.
+            let _ = self.tx.send(changes);
+        }
+    }
+}
+
+async fn announce(pool: PgPool, feed: Feed, mut rx: mpsc::UnboundedReceiver<Vec<DealChange>>) {
+    while let Some(mut batch) = rx.recv().await {
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
+            }
+        }
+        let payloads: Vec<String> = batch
+            .iter()
+            .filter_map(|c| serde_json::to_string(c).ok())
+            .collect();
+        let mut attempt = 1;
+        loop {
+            // One statement, committed on its own without waiting for the disk: an announcement is not data, and a
+            // lost one costs a reload at most. Its notification lock is taken once for the whole batch.
+            let sent = sqlx::query(
+                "select set_config('synchronous_commit', 'off', true), count(pg_notify('deal_changes', p))
+                 from unnest($1::text[]) p",
+            )
+            .bind(&payloads)
+            .execute(&pool)
+            .await;
+            match sent {
+                Ok(_) => break,
+                Err(_) if pool.is_closed() => return,
+                Err(e) if attempt < ATTEMPTS => {
+                    tracing::warn!(error = %e, changes = payloads.len(), "live boards: announcing failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => {
+                    // Other servers' boards cannot be told. This server's boards reload, and so does every board
+                    // whose server reconnects its listener.
+                    tracing::error!(error = %e, changes = payloads.len(), "live boards: changes not announced");
+                    feed.resync();
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -65,8 +65,9 @@ pub fn router(pool: PgPool, settings: WebSettings) -> anyhow::Result<Router> {
     Ok(app(pool, settings)?.0)
 }
 
-/// [`router`], with the task that seals the requests' audit entries (D-017). The task ends once the router and every
-/// copy of it are dropped, after sealing what they reported: wait for it before closing the pool.
+/// [`router`], with the tasks that seal the requests' audit entries (D-017) and announce their deal changes (D-019).
+/// They end once the router and every copy of it are dropped, after sealing and announcing what they were handed:
+/// wait for the returned handle before closing the pool.
 pub fn app(
     pool: PgPool,
     settings: WebSettings,
@@ -116,32 +117,42 @@ pub fn app(
         .route("/readyz", get(readyz))
         .with_state(state.clone());
 
+    let feed = crate::live::Feed::start(pool.clone());
     let app = Router::new()
         .nest(
             "/api",
             crate::api::router()
-                .layer(axum::Extension(crate::live::Feed::start(pool.clone())))
+                .layer(axum::Extension(feed.clone()))
                 .with_state(state),
         )
         .merge(probes)
         .merge(pages);
     // Each request's audit entries join their workspace's chain once it has answered (D-017).
-    let (sealer, sealing) = clearview::services::audit::Sealer::start(pool);
+    let (sealer, sealing) = clearview::services::audit::Sealer::start(pool.clone());
+    // ... and the deal changes it committed are announced to the boards watching (D-019).
+    let (announcer, announcing) = crate::live::Announcer::start(pool, feed);
+    let finished = tokio::spawn(async move {
+        let _ = tokio::join!(sealing, announcing);
+    });
     let router = Router::new()
         .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let (app, sealer, store) = (app.clone(), sealer.clone(), store.clone());
+            let (app, sealer, store, announcer) =
+                (app.clone(), sealer.clone(), store.clone(), announcer.clone());
             async move {
                 // A request refused as unauthenticated while it carried a session (a member transaction found the
                 // session signed out through another server, D-018): the session this server kept goes too.
                 let session = req.extensions().get::<tower_sessions::Session>().and_then(|s| s.id());
-                let (res, written) =
-                    clearview::services::audit::collect(confirm_scope(app, req)).await;
+                let ((res, changed), written) = clearview::services::audit::collect(
+                    clearview::services::live::collect(confirm_scope(app, req)),
+                )
+                .await;
                 if let Some(id) = session
                     && res.status() == http::StatusCode::UNAUTHORIZED
                 {
                     store.forget(&id);
                 }
                 sealer.seal(written);
+                announcer.announce(changed);
                 Ok::<_, std::convert::Infallible>(res)
             }
         }))
@@ -158,7 +169,7 @@ pub fn app(
                 .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
                 .layer(sessions),
         );
-    Ok((router, sealing))
+    Ok((router, finished))
 }
 
 /// Requests whose body is at most this big are kept, so they can be answered again with a fresh scope.

@@ -658,9 +658,12 @@ async fn next_event(
     }
 }
 
+/// Changes are announced once committed, by the server that made them, to every server's boards (D-019): here the
+/// watcher is on one server and the move, the note and the deletion are made through another.
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
-async fn a_watching_board_hears_of_its_own_workspaces_moves_only(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let other = TestApp::spawn(pool).await;
     let (a, _) = admin(&app, "a@example.com").await;
     let (b, _) = admin(&app, "b@example.com").await;
     let pa = first_pipeline(&app, &a).await;
@@ -729,13 +732,14 @@ async fn a_watching_board_hears_of_its_own_workspaces_moves_only(pool: PgPool) {
     assert_eq!(created["deal_id"], deal["id"]);
     let target = &pa["stages"][2]["id"];
     json_of(
-        app.send(
-            Method::PATCH,
-            &format!("/api/deals/{}", deal["id"].as_str().unwrap()),
-            Some(json!({"version": deal["version"], "stage_id": target})),
-            &a,
-        )
-        .await,
+        other
+            .send(
+                Method::PATCH,
+                &format!("/api/deals/{}", deal["id"].as_str().unwrap()),
+                Some(json!({"version": deal["version"], "stage_id": target})),
+                &a,
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -751,6 +755,104 @@ async fn a_watching_board_hears_of_its_own_workspaces_moves_only(pool: PgPool) {
     assert_eq!(&moved["stage_id"], target);
     assert_eq!(moved["version"], 2);
     assert_eq!(moved["op"], "update");
+
+    // A note logged on the deal may make its card fresh again: the board hears of it too.
+    json_of(
+        other
+            .send(
+                Method::POST,
+                "/api/activities",
+                Some(json!({"kind": "note", "deal_id": deal["id"], "subject": "Spoke to them"})),
+                &a,
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let touched = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("the logged activity is announced");
+    assert_eq!(touched["deal_id"], deal["id"]);
+    assert_eq!(touched["version"], 2);
+
+    // Deleting a contact leaves their deal without one: its card changes.
+    let contact = json_of(
+        other
+            .send(
+                Method::POST,
+                "/api/contacts",
+                Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+                &a,
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let hers = json_of(
+        other
+            .send(
+                Method::POST,
+                "/api/deals",
+                Some(json!({"title": "Grace's", "pipeline_id": pa["id"], "contact_id": contact["id"]})),
+                &a,
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let created = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("her deal is announced");
+    assert_eq!(created["deal_id"], hers["id"]);
+    let res = other
+        .send(
+            Method::DELETE,
+            &format!("/api/contacts/{}", contact["id"].as_str().unwrap()),
+            None,
+            &a,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let orphaned = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("her deal's change is announced");
+    assert_eq!(orphaned["deal_id"], hers["id"]);
+
+    // Deleting the watched deal: the last thing the board hears.
+    let res = other
+        .send(
+            Method::DELETE,
+            &format!("/api/deals/{}", deal["id"].as_str().unwrap()),
+            None,
+            &a,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let deleted = next_event(
+        &mut stream,
+        &mut buf,
+        "deal",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("the deletion is announced");
+    assert_eq!(deleted["deal_id"], deal["id"]);
+    assert_eq!(deleted["op"], "delete");
 }
 
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]

@@ -5,7 +5,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Scope, audit};
+use super::{Scope, audit, live};
 use crate::domain::{ActivityId, ContactId, DealId, UserId};
 use crate::model::{Activity, ActivityInput, ActivityQuery, Page, ValidActivity};
 use crate::policy::Action;
@@ -100,15 +100,19 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::NotFound,
         _ => Error::from(e),
     })?;
+    // The deal's card may stop being stale: boards watching it hear of it (D-019).
+    let mut touched = None;
     if let Some(deal) = valid.deal_id {
-        sqlx::query!(
-            "update deals set last_activity_at = greatest(last_activity_at, $3) where org_id = $1 and id = $2",
+        touched = sqlx::query!(
+            "update deals set last_activity_at = greatest(last_activity_at, $3) where org_id = $1 and id = $2
+             returning pipeline_id, stage_id, version",
             scope.org_id.0,
             deal.0,
             occurred_at
         )
-        .execute(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|d| live::DealChange::new(scope.org_id, d.pipeline_id, deal.0, d.stage_id, d.version, "update"));
     }
     audit::record(
         &mut tx,
@@ -127,6 +131,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         .await?
         .into_activity()?;
     tx.commit().await?;
+    live::changed(touched);
     Ok(activity)
 }
 

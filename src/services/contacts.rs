@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use super::live::{self, DealChange};
 use super::{Scope, audit};
 use crate::db::Tx;
 use crate::domain::{ContactId, UserId};
@@ -162,6 +163,17 @@ pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<()> {
     scope.require(Action::DeleteContact)?;
     let mut tx = scope.begin(pool).await?;
     let contact = fetch(&mut tx, scope, id).await?;
+    // Their deals stay, without a contact (the foreign key sets it null): boards watching them hear of it (D-019).
+    let deals: Vec<DealChange> = sqlx::query!(
+        "select id, pipeline_id, stage_id, version from deals where org_id = $1 and contact_id = $2",
+        scope.org_id.0,
+        id.0
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|d| DealChange::new(scope.org_id, d.pipeline_id, d.id, d.stage_id, d.version, "update"))
+    .collect();
     sqlx::query!(
         "update activities set contact_id = null where org_id = $1 and contact_id = $2 and deal_id is not null",
         scope.org_id.0,
@@ -186,6 +198,7 @@ pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    live::changed(deals);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Scope, audit};
+use super::{Scope, audit, live};
 use crate::db::Tx;
 use crate::domain::{
     ContactId, Currency, DealId, Money, PipelineId, Position, StageId, StageKind, UserId,
@@ -262,7 +262,20 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
     )
     .await?;
     tx.commit().await?;
+    live::changed([change_of(scope, &deal, "insert")]);
     Ok(deal)
+}
+
+/// The board announcement of a change of `deal` (D-019).
+fn change_of(scope: &Scope, deal: &Deal, op: &str) -> live::DealChange {
+    live::DealChange::new(
+        scope.org_id,
+        deal.pipeline_id.0,
+        deal.id.0,
+        deal.stage_id.0,
+        deal.version,
+        op,
+    )
 }
 
 fn stale_version() -> Error {
@@ -554,6 +567,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     );
     audit::written(scope.org_id);
     tx.commit().await?;
+    live::changed([change_of(scope, &after, "update")]);
     Ok(after)
 }
 
@@ -596,6 +610,7 @@ pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
+    live::changed([change_of(scope, &deal, "delete")]);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod contact_csv;
 pub mod contacts;
 pub mod deals;
+pub mod live;
 pub mod organizations;
 pub mod pipelines;
 pub mod users;

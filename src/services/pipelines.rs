@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::Scope;
+use super::live::{self, DealChange};
 use crate::db::Tx;
 use crate::domain::{PipelineId, StageId, StageKind};
 use crate::error::OnConstraint;
@@ -500,6 +501,7 @@ pub async fn delete_stage(
     )
     .fetch_all(&mut *tx)
     .await?;
+    let mut changes = Vec::with_capacity(deals.len());
     if !deals.is_empty() {
         let Some(target) = move_to else {
             return Err(Error::field(
@@ -531,16 +533,24 @@ pub async fn delete_stage(
         let mut prev = super::deals::last_position(&mut tx, scope, target).await?;
         for d in &deals {
             let next = super::deals::key_between(prev.as_ref(), None)?;
-            sqlx::query!(
+            let moved = sqlx::query!(
                 "update deals set stage_id = $3, position = $4, stage_entered_at = now(), version = version + 1
-                 where org_id = $1 and id = $2",
+                 where org_id = $1 and id = $2 returning pipeline_id, version",
                 scope.org_id.0,
                 d.id,
                 target.0,
                 next.as_str()
             )
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
+            changes.push(DealChange::new(
+                scope.org_id,
+                moved.pipeline_id,
+                d.id,
+                target.0,
+                moved.version,
+                "update",
+            ));
             prev = Some(next);
         }
     }
@@ -563,5 +573,6 @@ pub async fn delete_stage(
     )
     .await?;
     tx.commit().await?;
+    live::changed(changes);
     Ok(())
 }
