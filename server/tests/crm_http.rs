@@ -658,6 +658,13 @@ async fn next_event(
     }
 }
 
+/// The next change the board hears of, within 5 s.
+async fn announced(stream: &mut reqwest::Response, buf: &mut String, what: &str) -> Value {
+    next_event(stream, buf, "deal", std::time::Duration::from_secs(5))
+        .await
+        .unwrap_or_else(|| panic!("{what}: not heard within 5 s"))
+}
+
 /// Changes are announced once committed, by the server that made them, to every server's boards (D-019): here the
 /// watcher is on one server and the move, the note and the deletion are made through another.
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
@@ -721,14 +728,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
     // B's change first, then A's move: the first event A's board hears is its own move.
     new_deal(b.clone(), pb.clone(), "Elsewhere").await;
     let deal = new_deal(a.clone(), pa.clone(), "Watched").await;
-    let created = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("the new deal is announced");
+    let created = announced(&mut stream, &mut buf, "the new deal is announced").await;
     assert_eq!(created["deal_id"], deal["id"]);
     let target = &pa["stages"][2]["id"];
     json_of(
@@ -743,14 +743,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
         StatusCode::OK,
     )
     .await;
-    let moved = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("the move is announced");
+    let moved = announced(&mut stream, &mut buf, "the move is announced").await;
     assert_eq!(moved["deal_id"], deal["id"]);
     assert_eq!(&moved["stage_id"], target);
     assert_eq!(moved["version"], 2);
@@ -769,14 +762,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
         StatusCode::CREATED,
     )
     .await;
-    let touched = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("the logged activity is announced");
+    let touched = announced(&mut stream, &mut buf, "the logged activity is announced").await;
     assert_eq!(touched["deal_id"], deal["id"]);
     assert_eq!(touched["version"], 2);
 
@@ -805,14 +791,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
         StatusCode::CREATED,
     )
     .await;
-    let created = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("her deal is announced");
+    let created = announced(&mut stream, &mut buf, "her deal is announced").await;
     assert_eq!(created["deal_id"], hers["id"]);
     let res = other
         .send(
@@ -823,14 +802,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let orphaned = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("her deal's change is announced");
+    let orphaned = announced(&mut stream, &mut buf, "her deal's change is announced").await;
     assert_eq!(orphaned["deal_id"], hers["id"]);
 
     // Deleting the watched deal: the last thing the board hears.
@@ -843,14 +815,7 @@ async fn a_watching_board_hears_of_its_own_workspaces_changes_only(pool: PgPool)
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let deleted = next_event(
-        &mut stream,
-        &mut buf,
-        "deal",
-        std::time::Duration::from_secs(5),
-    )
-    .await
-    .expect("the deletion is announced");
+    let deleted = announced(&mut stream, &mut buf, "the deletion is announced").await;
     assert_eq!(deleted["deal_id"], deal["id"]);
     assert_eq!(deleted["op"], "delete");
 }
