@@ -7,7 +7,7 @@ use clearview::model::{
     ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
     DealPatch, NumberInput, SignupInput,
 };
-use clearview::services::{Scope, activities, contacts, deals, users};
+use clearview::services::{Scope, activities, contacts, deals, live, request, users};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -1076,10 +1076,22 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
 
     // The sealer a server runs: what a request reports as written is sealed once it has finished, with no call here.
     let (sealer, sealing) = audit::Sealer::start(pool.clone());
-    let (created, written) =
-        audit::collect(deals::create(&pool, &admin, &deal_form("After", "1"))).await;
-    created.unwrap();
-    assert_eq!(written.into_iter().collect::<Vec<_>>(), [admin.org_id]);
+    let (created, follow_up) =
+        request::collect(deals::create(&pool, &admin, &deal_form("After", "1"))).await;
+    let created = created.unwrap();
+    assert_eq!(
+        follow_up.written.into_iter().collect::<Vec<_>>(),
+        [admin.org_id]
+    );
+    // ... and the new deal is what the boards are to be told of.
+    assert_eq!(
+        follow_up
+            .changed
+            .iter()
+            .map(|c| (c.deal_id, c.op))
+            .collect::<Vec<_>>(),
+        [(created.id.0, live::ChangeOp::Insert)]
+    );
     sealer.seal([admin.org_id]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while pending("deal.created").await.0 < 0 {
@@ -1088,10 +1100,10 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
     }
     assert_audit_chain(&pool, &admin).await;
     // Once every handle is gone the task finishes what it was given, and ends.
-    let (created, written) =
-        audit::collect(deals::create(&pool, &admin, &deal_form("Last", "1"))).await;
+    let (created, follow_up) =
+        request::collect(deals::create(&pool, &admin, &deal_form("Last", "1"))).await;
     created.unwrap();
-    sealer.seal(written);
+    sealer.seal(follow_up.written);
     drop(sealer);
     sealing.await.unwrap();
     let pending_left: i64 = sqlx::query_scalar("select count(*) from audit_log where seq < 0")

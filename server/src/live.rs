@@ -124,33 +124,20 @@ async fn announce(pool: PgPool, feed: Feed, mut rx: mpsc::UnboundedReceiver<Vec<
                 Err(_) => break,
             }
         }
-        let payloads: Vec<String> = batch
-            .iter()
-            .filter_map(|c| serde_json::to_string(c).ok())
-            .collect();
         let mut attempt = 1;
         loop {
-            // One statement, committed on its own without waiting for the disk: an announcement is not data, and a
-            // lost one costs a reload at most. Its notification lock is taken once for the whole batch.
-            let sent = sqlx::query(
-                "select set_config('synchronous_commit', 'off', true), count(pg_notify('deal_changes', p))
-                 from unnest($1::text[]) p",
-            )
-            .bind(&payloads)
-            .execute(&pool)
-            .await;
-            match sent {
-                Ok(_) => break,
+            match clearview::services::live::announce(&pool, &batch).await {
+                Ok(()) => break,
                 Err(_) if pool.is_closed() => return,
                 Err(e) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = %e, changes = payloads.len(), "live boards: announcing failed; retrying");
+                    tracing::warn!(error = %e, changes = batch.len(), "live boards: announcing failed; retrying");
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => {
                     // Other servers' boards cannot be told. This server's boards reload, and so does every board
                     // whose server reconnects its listener.
-                    tracing::error!(error = %e, changes = payloads.len(), "live boards: changes not announced");
+                    tracing::error!(error = %e, changes = batch.len(), "live boards: changes not announced");
                     feed.resync();
                     break;
                 }

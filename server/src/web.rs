@@ -142,17 +142,15 @@ pub fn app(
                 // A request refused as unauthenticated while it carried a session (a member transaction found the
                 // session signed out through another server, D-018): the session this server kept goes too.
                 let session = req.extensions().get::<tower_sessions::Session>().and_then(|s| s.id());
-                let ((res, changed), written) = clearview::services::audit::collect(
-                    clearview::services::live::collect(confirm_scope(app, req)),
-                )
-                .await;
+                let (res, follow_up) =
+                    clearview::services::request::collect(confirm_scope(app, req)).await;
                 if let Some(id) = session
                     && res.status() == http::StatusCode::UNAUTHORIZED
                 {
                     store.forget(&id);
                 }
-                sealer.seal(written);
-                announcer.announce(changed);
+                sealer.seal(follow_up.written);
+                announcer.announce(follow_up.changed);
                 Ok::<_, std::convert::Infallible>(res)
             }
         }))

@@ -101,9 +101,9 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         _ => Error::from(e),
     })?;
     // The deal's card may stop being stale: boards watching it hear of it (D-019).
-    let mut touched = None;
-    if let Some(deal) = valid.deal_id {
-        touched = sqlx::query!(
+    let touched = match valid.deal_id {
+        None => None,
+        Some(deal) => sqlx::query!(
             "update deals set last_activity_at = greatest(last_activity_at, $3) where org_id = $1 and id = $2
              returning pipeline_id, stage_id, version",
             scope.org_id.0,
@@ -112,8 +112,17 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         )
         .fetch_optional(&mut *tx)
         .await?
-        .map(|d| live::DealChange::new(scope.org_id, d.pipeline_id, deal.0, d.stage_id, d.version, "update"));
-    }
+        .map(|d| {
+            live::DealChange::new(
+                scope.org_id,
+                d.pipeline_id,
+                deal.0,
+                d.stage_id,
+                d.version,
+                live::ChangeOp::Update,
+            )
+        }),
+    };
     audit::record(
         &mut tx,
         scope,

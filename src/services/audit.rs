@@ -1,10 +1,9 @@
 //! The audit log: one append-only, hash-chained row per mutation, written in the mutation's own transaction.
 //!
 //! An entry is written pending and joins its workspace's chain shortly after its transaction commits (D-017): the
-//! request that wrote it reports its workspace ([`collect`]), a [`Sealer`] links that workspace's committed entries in
-//! one batch, and every reader of the log seals first ([`recent`], [`seal`]).
+//! request that wrote it reports its workspace ([`written`], [`super::request::collect`]), a [`Sealer`] links that
+//! workspace's committed entries in one batch, and every reader of the log seals first ([`recent`], [`seal`]).
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -18,26 +17,12 @@ use crate::Result;
 use crate::db::Tx;
 use crate::domain::OrgId;
 
-tokio::task_local! {
-    /// The workspaces the current request has written audit entries in (see [`collect`]).
-    static WRITTEN: RefCell<BTreeSet<OrgId>>;
-}
-
-/// Notes that an entry was written in `org`'s log. Every statement that inserts into `audit_log` calls it.
+/// Notes that an entry was written in `org`'s log. Every statement that inserts into `audit_log` calls it; the server
+/// seals the request's workspaces once it has answered ([`super::request::collect`]).
 pub(crate) fn written(org: OrgId) {
-    // Outside [`collect`] (the command line, tests) nobody listens: those callers seal themselves.
-    let _ = WRITTEN.try_with(|w| w.borrow_mut().insert(org));
-}
-
-/// Runs `work` (a whole request) and returns, with its output, the workspaces it wrote audit entries in. By the time
-/// `work` has finished, its transactions have committed or rolled back, so their entries can be sealed.
-pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, BTreeSet<OrgId>) {
-    WRITTEN
-        .scope(RefCell::new(BTreeSet::new()), async move {
-            let out = work.await;
-            (out, WRITTEN.with(|w| w.take()))
-        })
-        .await
+    super::request::note(|f| {
+        f.written.insert(org);
+    });
 }
 
 /// Links `org`'s committed pending entries into its chain, oldest first; returns how many. Safe to call at any time and

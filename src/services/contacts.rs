@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::live::{self, DealChange};
+use super::live::{self, ChangeOp, DealChange};
 use super::{Scope, audit};
 use crate::db::Tx;
 use crate::domain::{ContactId, UserId};
@@ -172,7 +172,7 @@ pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<()> {
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
-    .map(|d| DealChange::new(scope.org_id, d.pipeline_id, d.id, d.stage_id, d.version, "update"))
+    .map(|d| DealChange::new(scope.org_id, d.pipeline_id, d.id, d.stage_id, d.version, ChangeOp::Update))
     .collect();
     sqlx::query!(
         "update activities set contact_id = null where org_id = $1 and contact_id = $2 and deal_id is not null",

@@ -6,7 +6,8 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Scope, audit, live};
+use super::live::{self, ChangeOp, DealChange};
+use super::{Scope, audit};
 use crate::db::Tx;
 use crate::domain::{
     ContactId, Currency, DealId, Money, PipelineId, Position, StageId, StageKind, UserId,
@@ -262,13 +263,13 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
     )
     .await?;
     tx.commit().await?;
-    live::changed([change_of(scope, &deal, "insert")]);
+    live::changed([change_of(scope, &deal, ChangeOp::Insert)]);
     Ok(deal)
 }
 
 /// The board announcement of a change of `deal` (D-019).
-fn change_of(scope: &Scope, deal: &Deal, op: &str) -> live::DealChange {
-    live::DealChange::new(
+fn change_of(scope: &Scope, deal: &Deal, op: ChangeOp) -> DealChange {
+    DealChange::new(
         scope.org_id,
         deal.pipeline_id.0,
         deal.id.0,
@@ -567,7 +568,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     );
     audit::written(scope.org_id);
     tx.commit().await?;
-    live::changed([change_of(scope, &after, "update")]);
+    live::changed([change_of(scope, &after, ChangeOp::Update)]);
     Ok(after)
 }
 
@@ -610,7 +611,7 @@ pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<()> {
     )
     .await?;
     tx.commit().await?;
-    live::changed([change_of(scope, &deal, "delete")]);
+    live::changed([change_of(scope, &deal, ChangeOp::Delete)]);
     Ok(())
 }
 

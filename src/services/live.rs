@@ -1,17 +1,17 @@
 //! Changes of deals that boards watching them should hear of (D-019).
 //!
 //! A service notes each deal it inserted, updated or deleted once its transaction has committed ([`changed`]). The
-//! request that made them hands them on ([`collect`]), and the server announces them on PostgreSQL's `deal_changes`
+//! request that made them hands them on ([`super::request::collect`]), and the server announces them on PostgreSQL's `deal_changes`
 //! channel in a transaction of their own, so that every server's watching boards hear them. Announcing from the
 //! deal's own transaction (a `NOTIFY` trigger) made every deal-writing commit in the database wait in turn for one
 //! lock, held until its commit had reached the disk.
 
-use std::cell::RefCell;
-
 use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::OrgId;
+use crate::{Error, Result};
 
 /// One committed change of a deal, as the boards are told of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,8 +21,16 @@ pub struct DealChange {
     pub deal_id: Uuid,
     pub stage_id: Uuid,
     pub version: i32,
-    /// `insert`, `update` or `delete`.
-    pub op: String,
+    pub op: ChangeOp,
+}
+
+/// What happened to the deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeOp {
+    Insert,
+    Update,
+    Delete,
 }
 
 impl DealChange {
@@ -32,7 +40,7 @@ impl DealChange {
         deal_id: Uuid,
         stage_id: Uuid,
         version: i32,
-        op: &str,
+        op: ChangeOp,
     ) -> Self {
         Self {
             org_id: org.0,
@@ -40,28 +48,33 @@ impl DealChange {
             deal_id,
             stage_id,
             version,
-            op: op.to_owned(),
+            op,
         }
     }
 }
 
-tokio::task_local! {
-    /// The deal changes the current request has committed (see [`collect`]).
-    static CHANGED: RefCell<Vec<DealChange>>;
-}
-
 /// Notes committed changes of deals. Call it after the transaction that made them has committed: a change that was
-/// rolled back must not be announced. Outside [`collect`] (the command line, service tests) nobody is told.
+/// rolled back must not be announced. The server announces the request's changes once it has answered
+/// ([`super::request::collect`]).
 pub(crate) fn changed(changes: impl IntoIterator<Item = DealChange>) {
-    let _ = CHANGED.try_with(|c| c.borrow_mut().extend(changes));
+    super::request::note(|f| f.changed.extend(changes));
 }
 
-/// Runs `work` (a whole request) and returns, with its output, the deal changes it committed, in order.
-pub async fn collect<F: std::future::Future>(work: F) -> (F::Output, Vec<DealChange>) {
-    CHANGED
-        .scope(RefCell::new(Vec::new()), async move {
-            let out = work.await;
-            (out, CHANGED.with(|c| c.take()))
-        })
-        .await
+/// Sends committed deal changes on the `deal_changes` channel, which every server listens to. One statement,
+/// committed on its own without waiting for the disk: an announcement is not data, and a lost one costs a reload at
+/// most. PostgreSQL's notification lock is taken once for the whole batch.
+pub async fn announce(pool: &PgPool, changes: &[DealChange]) -> Result<()> {
+    let payloads = changes
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| Error::Internal)?;
+    sqlx::query!(
+        "select set_config('synchronous_commit', 'off', true), count(pg_notify('deal_changes', p))
+         from unnest($1::text[]) p",
+        &payloads
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ pub mod deals;
 pub mod live;
 pub mod organizations;
 pub mod pipelines;
+pub mod request;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

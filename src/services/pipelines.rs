@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::Scope;
-use super::live::{self, DealChange};
+use super::live::{self, ChangeOp, DealChange};
 use crate::db::Tx;
 use crate::domain::{PipelineId, StageId, StageKind};
 use crate::error::OnConstraint;
@@ -549,7 +549,7 @@ pub async fn delete_stage(
                 d.id,
                 target.0,
                 moved.version,
-                "update",
+                ChangeOp::Update,
             ));
             prev = Some(next);
         }
