@@ -151,6 +151,31 @@ test("a manager drags a deal, it stays after a reload, probability changes the w
   await watcher.close();
 });
 
+test("a watched card follows changes that leave the deal's version as it was", async ({ page, baseURL }) => {
+  await signUp(page, `watch.${Date.now()}@example.com`);
+  const origin = { Origin: baseURL! };
+  const pipelines = await (await page.request.get("/api/pipelines")).json();
+  const contact = await (
+    await page.request.post("/api/contacts", { headers: origin, data: { first_name: "Charles", last_name: "Babbage" } })
+  ).json();
+  const deal = await (
+    await page.request.post("/api/deals", {
+      headers: origin,
+      data: { title: "Analytical engine", pipeline_id: pipelines.items[0].id, contact_id: contact.id },
+    })
+  ).json();
+  await page.goto("/pipeline");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const card = page.locator(`.deal-card[data-deal-id="${deal.id}"]`);
+  await expect(card).toContainText("Charles Babbage");
+
+  // Deleting the contact (elsewhere) leaves the deal, at the same version, without a contact: the card follows.
+  const deleted = await page.request.delete(`/api/contacts/${contact.id}`, { headers: origin });
+  expect(deleted.status()).toBe(204);
+  await expect(card).not.toContainText("Charles Babbage");
+  await expect(card).toContainText("Analytical engine");
+});
+
 test("a stale move is refused and the card goes back with a message", async ({ page }) => {
   await signUp(page, `conflict.${Date.now()}@example.com`);
   const origin = { Origin: new URL(page.url()).origin };

@@ -318,6 +318,22 @@ struct BoardCtx {
     request_move: Callback<MoveArgs>,
 }
 
+/// What a card is re-rendered on: besides its version and stage, what it shows that changes without a new version —
+/// the stale mark (an activity was logged, or time passed) and the contact's and owner's names (renamed, or the
+/// contact deleted).
+type CardKey = (DealId, i32, StageId, bool, Option<String>, Option<String>);
+
+fn card_key(d: &Deal) -> CardKey {
+    (
+        d.id,
+        d.version,
+        d.stage_id,
+        d.stale,
+        d.contact_name.clone(),
+        d.owner_name.clone(),
+    )
+}
+
 fn money_line(minor: i64, col: &BoardColumn) -> String {
     col.currency
         .map(|c| format_money(minor, c))
@@ -437,7 +453,7 @@ fn Column(stage: StageId, ctx: BoardCtx) -> impl IntoView {
                         load_more();
                     }
                 }>
-                <For each=cards key=|d| (d.id, d.version, d.stage_id) let:deal>
+                <For each=cards key=card_key let:deal>
                     <Card deal stage ctx/>
                 </For>
                 <li class="drop-end" aria-hidden="true" class:active=move || drop_at.get() == Some(DropAt { stage, card: None, above: false })></li>
