@@ -5,6 +5,7 @@
     reason = "a server function takes a form's fields one by one, named as the form names them"
 )]
 
+use clearview::domain::CALL_SECONDS_INVALID;
 use clearview::model::{Activity, ActivityInput, Page};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -46,11 +47,19 @@ pub fn form_field(key: &str) -> &str {
     }
 }
 
-/// Renames the keys of field errors to the form's field names.
+/// Renames the keys of field errors to the form's field names. The form asks for a call's length in minutes, so the
+/// check's complaint about the seconds they become is said in minutes.
 pub fn to_form_errors(fields: &clearview::FieldErrors) -> clearview::FieldErrors {
     fields
         .iter()
-        .map(|(k, v)| (form_field(k).to_owned(), v.clone()))
+        .map(|(k, v)| {
+            let v = if k == "metadata.duration_seconds" && v == CALL_SECONDS_INVALID {
+                "must be a number of minutes, at most a day (1440)".to_owned()
+            } else {
+                v.clone()
+            };
+            (form_field(k).to_owned(), v)
+        })
         .collect()
 }
 

@@ -66,7 +66,7 @@ test("a rep creates a contact, a deal for them, logs a call and sees it on the t
   await log.getByLabel("Duration (minutes)").first().fill("a while");
   await log.getByRole("button", { name: "Log activity" }).click();
   await expect(page.locator("#activity-subject-error")).toHaveText("is required");
-  await expect(page.locator("#activity-call_minutes-error")).toContainText("whole number");
+  await expect(page.locator("#activity-call_minutes-error")).toHaveText("must be a number of minutes, at most a day (1440)");
   await expect(page.locator("#activity-direction-error")).toBeVisible();
   await expect(page.locator(".timeline-item")).toHaveCount(1);
 });

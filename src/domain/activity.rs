@@ -78,6 +78,8 @@ pub const CALL_OUTCOMES: [&str; 5] = [
 ];
 /// A call longer than a day is a typo.
 pub const MAX_CALL_SECONDS: i64 = 24 * 3600;
+/// What a call's `duration_seconds` that is no such number gets (forms that ask for minutes say so in minutes).
+pub const CALL_SECONDS_INVALID: &str = "must be a whole number of seconds up to a day";
 const MAX_LIST: usize = 50;
 const MAX_TEXT: usize = 200;
 
@@ -117,10 +119,7 @@ pub fn parse_metadata(kind: ActivityKind, raw: &Value) -> Result<Value, FieldErr
                     out.insert("duration_seconds".into(), json!(s));
                 }
                 Ok(None) => err("duration_seconds", "is required"),
-                _ => err(
-                    "duration_seconds",
-                    "must be a whole number of seconds up to a day",
-                ),
+                _ => err("duration_seconds", CALL_SECONDS_INVALID),
             }
             choice(obj, "direction", &CALL_DIRECTIONS, true, &mut out, &mut err);
             choice(obj, "outcome", &CALL_OUTCOMES, true, &mut out, &mut err);

@@ -11,7 +11,9 @@ mod position;
 mod role;
 mod stage;
 
-pub use activity::{ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, parse_date, parse_metadata};
+pub use activity::{
+    ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_SECONDS_INVALID, parse_date, parse_metadata,
+};
 pub use email::EmailAddress;
 pub use ids::{ActivityId, ContactId, DealId, JobId, OrgId, PipelineId, StageId, UserId};
 pub use money::{Currency, Money, Probability};
