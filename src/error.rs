@@ -4,12 +4,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use cause::Cause;
+
 /// Field name → human message, as shown next to a form field.
 pub type FieldErrors = BTreeMap<String, String>;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("authentication required")]
     Unauthenticated,
@@ -30,9 +32,49 @@ pub enum Error {
     ScopeChanged,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
-    /// Details are logged where the error arises and never shown to a client.
+    /// A fault of ours. The cause travels with the error until the front door that answers it logs it, once, and it
+    /// is never shown to a client.
     #[error("internal error")]
+    Internal(Cause),
+}
+
+/// The stable machine-readable code of an error, as the REST API's `{"error": {"code": ..}}` and the server functions
+/// carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+    Conflict,
+    ScopeChanged,
+    RateLimited,
     Internal,
+    /// The browser could not reach the server (never sent by the server).
+    Network,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::ScopeChanged => "scope_changed",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Network => "network",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Error {
@@ -51,17 +93,37 @@ impl Error {
         }
     }
 
-    /// The stable machine-readable code of API.md.
-    pub fn code(&self) -> &'static str {
+    /// An internal error with what went wrong, for the log.
+    #[track_caller]
+    pub fn internal(what: impl Into<String>) -> Self {
+        Error::Internal(Cause::message(what.into()))
+    }
+
+    /// An internal error caused by `err`, for the log.
+    #[track_caller]
+    pub fn internal_from(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::Internal(Cause::error(err))
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::Unauthenticated => "unauthenticated",
-            Error::Forbidden => "forbidden",
-            Error::NotFound => "not_found",
-            Error::Validation { .. } => "validation_failed",
-            Error::Conflict(_) => "conflict",
-            Error::ScopeChanged => "scope_changed",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Internal => "internal",
+            Error::Unauthenticated => ErrorCode::Unauthenticated,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::NotFound => ErrorCode::NotFound,
+            Error::Validation { .. } => ErrorCode::ValidationFailed,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::ScopeChanged => ErrorCode::ScopeChanged,
+            Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The cause of an internal error, to be logged by the front door that answers it.
+    pub fn cause(&self) -> Option<&Cause> {
+        match self {
+            Error::Internal(cause) => Some(cause),
+            _ => None,
         }
     }
 
@@ -74,7 +136,7 @@ impl Error {
             Error::Validation { .. } => 422,
             Error::Conflict(_) | Error::ScopeChanged => 409,
             Error::RateLimited { .. } => 429,
-            Error::Internal => 500,
+            Error::Internal(_) => 500,
         }
     }
 
@@ -88,6 +150,7 @@ impl Error {
 
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for Error {
+    #[track_caller]
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::RowNotFound => Error::NotFound,
@@ -97,10 +160,7 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if db.code().as_deref() == Some(crate::db::SESSION_ENDED) => {
                 Error::Unauthenticated
             }
-            _ => {
-                tracing::error!(error = %err, "database error");
-                Error::Internal
-            }
+            _ => Error::internal_from(err),
         }
     }
 }
@@ -114,10 +174,97 @@ pub trait OnConstraint<T> {
 
 #[cfg(feature = "ssr")]
 impl<T> OnConstraint<T> for std::result::Result<T, sqlx::Error> {
+    #[track_caller]
     fn on_constraint(self, name: &str, f: impl FnOnce() -> Error) -> Result<T> {
         self.map_err(|err| match &err {
             sqlx::Error::Database(db) if db.constraint() == Some(name) => f(),
             _ => Error::from(err),
         })
     }
+}
+
+mod cause {
+    use std::panic::Location;
+    use std::sync::Arc;
+
+    /// Why an internal error happened: the underlying error (or a message), where in our code it was raised, and on
+    /// the server the span it was raised in (the service function, with its fields, inside the request's span).
+    #[derive(Clone)]
+    pub struct Cause {
+        source: Source,
+        at: &'static Location<'static>,
+        #[cfg(feature = "ssr")]
+        span: tracing::Span,
+    }
+
+    #[derive(Clone)]
+    enum Source {
+        Message(String),
+        Error(Arc<dyn std::error::Error + Send + Sync>),
+    }
+
+    impl Cause {
+        #[track_caller]
+        pub(super) fn message(what: String) -> Self {
+            Self::new(Source::Message(what))
+        }
+
+        #[track_caller]
+        pub(super) fn error(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+            Self::new(Source::Error(Arc::new(err)))
+        }
+
+        #[track_caller]
+        fn new(source: Source) -> Self {
+            Self {
+                source,
+                at: Location::caller(),
+                #[cfg(feature = "ssr")]
+                span: tracing::Span::current(),
+            }
+        }
+
+        /// The file and line that raised it.
+        pub fn location(&self) -> &'static Location<'static> {
+            self.at
+        }
+
+        /// Logs the cause once, as an error, inside the span it was raised in.
+        #[cfg(feature = "ssr")]
+        pub fn log(&self, message: &str) {
+            tracing::error!(parent: &self.span, error = %self, error.at = %self.at, "{message}");
+        }
+    }
+
+    impl std::fmt::Display for Cause {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match &self.source {
+                Source::Message(m) => f.write_str(m),
+                Source::Error(e) => {
+                    write!(f, "{e}")?;
+                    let mut next = e.source();
+                    while let Some(cause) = next {
+                        write!(f, ": {cause}")?;
+                        next = cause.source();
+                    }
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    impl std::fmt::Debug for Cause {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "{self} (at {})", self.at)
+        }
+    }
+
+    /// Two internal errors are alike whatever their causes: callers compare kinds of errors.
+    impl PartialEq for Cause {
+        fn eq(&self, _: &Self) -> bool {
+            true
+        }
+    }
+
+    impl Eq for Cause {}
 }

@@ -2,12 +2,13 @@
 //! per test): field errors, keyset pages, roles, workspace isolation, optimistic concurrency, board totals, audit rows.
 
 use clearview::Error;
+use clearview::db::Settle;
 use clearview::domain::{ActivityKind, DealId, Role, StageId};
 use clearview::model::{
     ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
     DealPatch, NumberInput, SignupInput,
 };
-use clearview::services::{Scope, activities, contacts, deals, live, request, users};
+use clearview::services::{Scope, activities, contacts, deals, live, users};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -24,6 +25,8 @@ async fn workspace(pool: &PgPool, email: &str) -> Scope {
         },
         None,
     )
+    .await
+    .settle(pool)
     .await
     .expect("sign-up");
     Scope {
@@ -97,7 +100,10 @@ async fn edit(
         version: deal.version,
         ..patch
     };
-    deals::update(pool, scope, deal.id, &patch).await
+    deals::update(pool, scope, deal.id, &patch)
+        .await
+        .settle(pool)
+        .await
 }
 
 /// Moves a deal to `stage`, based on the version the caller last saw.
@@ -113,7 +119,10 @@ async fn move_to(
         stage_id: Some(stage),
         ..Default::default()
     };
-    deals::update(pool, scope, id, &patch).await
+    deals::update(pool, scope, id, &patch)
+        .await
+        .settle(pool)
+        .await
 }
 
 /// The workspace's audit chain once sealed (as every reader of the log does first): seq 1..n without a gap, every
@@ -165,7 +174,11 @@ async fn bad_contact_input_gets_field_errors_and_writes_nothing(pool: PgPool) {
         phone: Some("call me".into()),
         ..Default::default()
     };
-    let Err(Error::Validation { fields, .. }) = contacts::create(&pool, &admin, &bad).await else {
+    let Err(Error::Validation { fields, .. }) = contacts::create(&pool, &admin, &bad)
+        .await
+        .settle(&pool)
+        .await
+    else {
         panic!("expected field errors");
     };
     for field in ["first_name", "email", "phone"] {
@@ -192,9 +205,13 @@ async fn contacts_search_and_keyset_pages_cover_every_row_once(pool: PgPool) {
             &person("Grace", &format!("Hopper{i}"), "Navy"),
         )
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     }
     contacts::create(&pool, &admin, &person("Alan", "Turing", "Bletchley Park"))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     assert_eq!(audit_count(&pool, "contact.created").await, 8);
@@ -259,16 +276,25 @@ async fn a_stale_contact_update_is_a_conflict_and_loses_nothing(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
     let c = contacts::create(&pool, &admin, &person("Grace", "Hopper", "Navy"))
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let mut first = person("Grace", "Hopper", "US Navy");
     first.version = Some(c.version);
-    let updated = contacts::update(&pool, &admin, c.id, &first).await.unwrap();
+    let updated = contacts::update(&pool, &admin, c.id, &first)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap();
     assert_eq!(updated.company.as_deref(), Some("US Navy"));
     assert_eq!(updated.version, c.version + 1);
 
     let mut second = person("Grace", "Hopper", "Yale");
     second.version = Some(c.version);
-    let err = contacts::update(&pool, &admin, c.id, &second).await;
+    let err = contacts::update(&pool, &admin, c.id, &second)
+        .await
+        .settle(&pool)
+        .await;
     assert!(matches!(err, Err(Error::Conflict(_))), "{err:?}");
     let now = contacts::get(&pool, &admin, c.id).await.unwrap();
     assert_eq!(now.company.as_deref(), Some("US Navy"));
@@ -284,6 +310,8 @@ async fn roles_and_workspaces_bound_contact_access(pool: PgPool) {
 
     let c = contacts::create(&pool, &rep, &person("Grace", "Hopper", "Navy"))
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     assert_eq!(
         c.owner_id,
@@ -297,11 +325,17 @@ async fn roles_and_workspaces_bound_contact_access(pool: PgPool) {
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        contacts::update(&pool, &stranger, c.id, &person("X", "Y", "Z")).await,
+        contacts::update(&pool, &stranger, c.id, &person("X", "Y", "Z"))
+            .await
+            .settle(&pool)
+            .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        contacts::delete(&pool, &stranger, c.id).await,
+        contacts::delete(&pool, &stranger, c.id)
+            .await
+            .settle(&pool)
+            .await,
         Err(Error::NotFound)
     ));
     let listed = contacts::list(&pool, &stranger, &ContactQuery::default())
@@ -311,11 +345,18 @@ async fn roles_and_workspaces_bound_contact_access(pool: PgPool) {
 
     // Reps may not delete; managers may.
     assert!(matches!(
-        contacts::delete(&pool, &rep, c.id).await,
+        contacts::delete(&pool, &rep, c.id)
+            .await
+            .settle(&pool)
+            .await,
         Err(Error::Forbidden)
     ));
     contacts::get(&pool, &admin, c.id).await.unwrap();
-    contacts::delete(&pool, &manager, c.id).await.unwrap();
+    contacts::delete(&pool, &manager, c.id)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap();
     assert!(matches!(
         contacts::get(&pool, &admin, c.id).await,
         Err(Error::NotFound)
@@ -328,6 +369,8 @@ async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgP
     let admin = workspace(&pool, "ada@example.com").await;
     let rep = member(&pool, &admin, "rep@example.com", Role::Rep).await;
     let deal = deals::create(&pool, &rep, &deal_form("Difference engine", "1250.50"))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     assert_eq!(deal.stage_name, "Lead");
@@ -356,10 +399,17 @@ async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgP
         ..Default::default()
     };
     assert!(matches!(
-        deals::update(&pool, &rep, deal.id, &patch).await,
+        deals::update(&pool, &rep, deal.id, &patch)
+            .await
+            .settle(&pool)
+            .await,
         Err(Error::Forbidden)
     ));
-    let set = deals::update(&pool, &admin, deal.id, &patch).await.unwrap();
+    let set = deals::update(&pool, &admin, deal.id, &patch)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap();
     assert_eq!(set.probability, 65);
     assert!(set.probability_explicit);
 
@@ -369,7 +419,10 @@ async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgP
         probability: Some(Some(NumberInput::Number(101))),
         ..Default::default()
     };
-    let Err(Error::Validation { fields, .. }) = deals::update(&pool, &admin, deal.id, &bad).await
+    let Err(Error::Validation { fields, .. }) = deals::update(&pool, &admin, deal.id, &bad)
+        .await
+        .settle(&pool)
+        .await
     else {
         panic!("expected a field error");
     };
@@ -380,6 +433,8 @@ async fn a_deal_follows_its_stage_probability_until_a_manager_sets_one(pool: PgP
 async fn concurrent_moves_of_one_deal_leave_exactly_one_winner(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
     let deal = deals::create(&pool, &admin, &deal_form("Analytical engine", "900"))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     let qualified = stage_named(&pool, &admin, "Qualified").await;
@@ -412,6 +467,8 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
     let proposal = stage_named(&pool, &admin, "Proposal").await;
     for (title, amount) in [("A", "100"), ("B", "250.25"), ("C", "0.99")] {
         let d = deals::create(&pool, &admin, &deal_form(title, amount))
+            .await
+            .settle(&pool)
             .await
             .unwrap();
         if title != "A" {
@@ -519,7 +576,13 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
             3 => form.probability = Some(NumberInput::Number(i64::from(i) * 4)),
             _ => {}
         }
-        made.push(deals::create(&pool, &admin, &form).await.unwrap());
+        made.push(
+            deals::create(&pool, &admin, &form)
+                .await
+                .settle(&pool)
+                .await
+                .unwrap(),
+        );
     }
     assert_board_matches_deals(&pool, &admin).await;
 
@@ -564,8 +627,14 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
         ..Default::default()
     };
     edit(&pool, &admin, &d, lose).await.unwrap();
-    deals::delete(&pool, &admin, made[6].id).await.unwrap();
+    deals::delete(&pool, &admin, made[6].id)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap();
     clearview::services::pipelines::delete_stage(&pool, &admin, proposal, Some(negotiation))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     assert_board_matches_deals(&pool, &admin).await;
@@ -583,6 +652,8 @@ async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
     for i in 0..total {
         made.push(
             deals::create(&pool, &admin, &deal_form(&format!("Deal {i:03}"), "10"))
+                .await
+                .settle(&pool)
                 .await
                 .unwrap()
                 .id,
@@ -626,6 +697,8 @@ async fn drops_beside_a_card_land_there_and_change_only_the_moved_card(pool: PgP
     let mut by_title = std::collections::HashMap::new();
     for t in ["A", "B", "C", "D", "E"] {
         let d = deals::create(&pool, &admin, &deal_form(t, "10"))
+            .await
+            .settle(&pool)
             .await
             .unwrap();
         by_title.insert(t, d);
@@ -692,6 +765,8 @@ async fn drops_beside_a_card_land_there_and_change_only_the_moved_card(pool: PgP
         let patch = drop(&by_title, card, stage, before, after);
         let moved = deals::update(&pool, &admin, by_title[card].id, &patch)
             .await
+            .settle(&pool)
+            .await
             .unwrap();
         by_title.insert(card, moved);
         assert_eq!(columns(&pool, &admin).await[..2], expected, "{card}");
@@ -719,7 +794,10 @@ async fn drops_beside_a_card_land_there_and_change_only_the_moved_card(pool: PgP
             "before_id",
         ),
     ] {
-        let err = deals::update(&pool, &admin, by_title["C"].id, &patch).await;
+        let err = deals::update(&pool, &admin, by_title["C"].id, &patch)
+            .await
+            .settle(&pool)
+            .await;
         match err {
             Err(Error::Validation { fields, .. }) => {
                 assert!(fields.contains_key(field), "{fields:?}")
@@ -741,10 +819,15 @@ async fn a_deal_cannot_point_at_another_workspaces_contact(pool: PgPool) {
     let stranger = workspace(&pool, "eve@example.com").await;
     let theirs = contacts::create(&pool, &stranger, &person("Eve", "Spy", "Elsewhere"))
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let mut form = deal_form("Sneaky", "1");
     form.contact_id = Some(theirs.id);
-    let err = deals::create(&pool, &admin, &form).await;
+    let err = deals::create(&pool, &admin, &form)
+        .await
+        .settle(&pool)
+        .await;
     assert!(
         matches!(err, Err(Error::NotFound | Error::Validation { .. })),
         "{err:?}"
@@ -761,6 +844,8 @@ async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
     let contact = contacts::create(&pool, &admin, &person("Grace", "Hopper", "Navy"))
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let call = |subject: &str, at: &str, seconds: i64| ActivityInput {
         kind: "call".into(),
@@ -774,7 +859,10 @@ async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
     // Metadata is checked per kind.
     let mut bad = call("Intro", "2026-11-20T10:00:00Z", 60);
     bad.metadata = json!({"duration_seconds": -5, "direction": "sideways"});
-    let Err(Error::Validation { fields, .. }) = activities::create(&pool, &admin, &bad).await
+    let Err(Error::Validation { fields, .. }) = activities::create(&pool, &admin, &bad)
+        .await
+        .settle(&pool)
+        .await
     else {
         panic!("expected field errors");
     };
@@ -786,8 +874,12 @@ async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
 
     activities::create(&pool, &admin, &call("Intro", "2026-11-20T10:00:00Z", 120))
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     activities::create(&pool, &admin, &call("Demo", "2026-11-21T10:00:00Z", 900))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     assert_eq!(audit_count(&pool, "activity.created").await, 2);
@@ -834,8 +926,10 @@ async fn calls_are_validated_logged_and_listed_newest_first(pool: PgPool) {
         .await,
         Err(Error::NotFound)
     ));
-    let err =
-        activities::create(&pool, &stranger, &call("Sneaky", "2026-11-22T10:00:00Z", 1)).await;
+    let err = activities::create(&pool, &stranger, &call("Sneaky", "2026-11-22T10:00:00Z", 1))
+        .await
+        .settle(&pool)
+        .await;
     assert!(
         matches!(err, Err(Error::NotFound | Error::Validation { .. })),
         "{err:?}"
@@ -937,6 +1031,8 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
     for scope in [&ada, &eve] {
         contacts::create(&pool, scope, &person("Dulcinea", "Quixote", "La Mancha"))
             .await
+            .settle(&pool)
+            .await
             .unwrap();
     }
     sqlx::query("analyze contacts")
@@ -1033,9 +1129,9 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
 ) {
     use clearview::services::audit;
     let admin = workspace(&pool, "ada@example.com").await;
-    let sealed_before = audit::seal(&pool, admin.org_id).await.unwrap();
-    assert_eq!(sealed_before, 4, "signing up wrote four entries");
+    // Settling the sign-up (as the command line does) sealed its four entries.
     assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 0);
+    assert_eq!(audit_count(&pool, "organization.created").await, 1);
 
     let pending = |action: &'static str| {
         let pool = pool.clone();
@@ -1047,8 +1143,8 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
                 .unwrap()
         }
     };
-    let mut tx = admin.begin(&pool).await.unwrap();
-    audit::record(&mut tx, &admin, "test.pending", "deal", None, json!({}))
+    let mut work = admin.write(&pool).await.unwrap();
+    work.audit("test.pending", "deal", None, json!({}))
         .await
         .unwrap();
     assert_eq!(
@@ -1058,7 +1154,10 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
     );
     // A sealer running meanwhile cannot see it, so it cannot link it yet.
     assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 0);
-    tx.commit().await.unwrap();
+    let committed = work.commit().await.unwrap();
+    assert_eq!(committed.workspaces(), [admin.org_id]);
+    // Sealed by hand below, as a sealer would.
+    committed.into_parts();
     let (seq, hash) = pending("test.pending").await;
     assert!(seq < 0 && hash.is_empty(), "committed, still pending");
     assert_eq!(audit::seal(&pool, admin.org_id).await.unwrap(), 1);
@@ -1067,32 +1166,43 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
     assert_audit_chain(&pool, &admin).await;
 
     // A transaction that rolls back leaves nothing behind, and the chain goes on without a gap.
-    let mut tx = admin.begin(&pool).await.unwrap();
-    audit::record(&mut tx, &admin, "test.rolled_back", "deal", None, json!({}))
+    let mut work = admin.write(&pool).await.unwrap();
+    work.audit("test.rolled_back", "deal", None, json!({}))
         .await
         .unwrap();
-    tx.rollback().await.unwrap();
+    drop(work);
     assert_eq!(audit_count(&pool, "test.rolled_back").await, 0);
 
-    // The sealer a server runs: what a request reports as written is sealed once it has finished, with no call here.
-    let (sealer, sealing) = audit::Sealer::start(pool.clone());
-    let (created, follow_up) =
-        request::collect(deals::create(&pool, &admin, &deal_form("After", "1"))).await;
-    let created = created.unwrap();
-    assert_eq!(
-        follow_up.written.into_iter().collect::<Vec<_>>(),
-        [admin.org_id]
+    // A unit of work that wrote no audit entry is refused its commit, and a read transaction refuses every write.
+    let work = admin.write(&pool).await.unwrap();
+    assert!(matches!(work.commit().await, Err(Error::Internal(_))));
+    let mut tx = admin.read(&pool).await.unwrap();
+    let refused = sqlx::query("update organizations set name = 'x'")
+        .execute(&mut *tx)
+        .await;
+    assert!(
+        format!("{refused:?}").contains("read-only transaction"),
+        "{refused:?}"
     );
+
+    // The sealer a server runs: what a unit of work committed is sealed once handed on, with no call here.
+    let (sealer, sealing) = audit::Sealer::start(pool.clone());
+    let (created, committed) = deals::create(&pool, &admin, &deal_form("After", "1"))
+        .await
+        .unwrap()
+        .into_parts();
+    assert_eq!(committed.workspaces(), [admin.org_id]);
     // ... and the new deal is what the boards are to be told of.
     assert_eq!(
-        follow_up
-            .changed
+        committed
+            .changes()
             .iter()
             .map(|c| (c.deal_id, c.op))
             .collect::<Vec<_>>(),
         [(created.id.0, live::ChangeOp::Insert)]
     );
-    sealer.seal([admin.org_id]);
+    let (workspaces, _) = committed.into_parts();
+    sealer.seal(workspaces);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while pending("deal.created").await.0 < 0 {
         assert!(std::time::Instant::now() < deadline, "not sealed in 10 s");
@@ -1100,10 +1210,11 @@ async fn audit_entries_are_written_pending_and_sealed_after_their_transaction_co
     }
     assert_audit_chain(&pool, &admin).await;
     // Once every handle is gone the task finishes what it was given, and ends.
-    let (created, follow_up) =
-        request::collect(deals::create(&pool, &admin, &deal_form("Last", "1"))).await;
-    created.unwrap();
-    sealer.seal(follow_up.written);
+    let (_, committed) = deals::create(&pool, &admin, &deal_form("Last", "1"))
+        .await
+        .unwrap()
+        .into_parts();
+    sealer.seal(committed.into_parts().0);
     drop(sealer);
     sealing.await.unwrap();
     let pending_left: i64 = sqlx::query_scalar("select count(*) from audit_log where seq < 0")
@@ -1132,20 +1243,13 @@ async fn concurrent_sealers_and_writers_keep_one_chain(pool: PgPool) {
         let (pool, admin) = (pool.clone(), admin.clone());
         tasks.spawn(async move {
             for i in 0..15 {
-                let mut tx = admin.begin(&pool).await.unwrap();
+                let mut work = admin.write(&pool).await.unwrap();
                 for k in ["first", "second"] {
-                    audit::record(
-                        &mut tx,
-                        &admin,
-                        &format!("test.w{w}.{i}.{k}"),
-                        "deal",
-                        None,
-                        json!({}),
-                    )
-                    .await
-                    .unwrap();
+                    work.audit(&format!("test.w{w}.{i}.{k}"), "deal", None, json!({}))
+                        .await
+                        .unwrap();
                 }
-                tx.commit().await.unwrap();
+                work.commit().await.unwrap().into_parts();
             }
         });
     }
@@ -1170,7 +1274,8 @@ async fn concurrent_sealers_and_writers_keep_one_chain(pool: PgPool) {
         sealed += s.await.unwrap();
     }
     sealed += audit::seal(&pool, admin.org_id).await.unwrap();
-    assert_eq!(sealed, 4 + 4 * 15 * 2, "each entry sealed once");
+    // The sign-up's four entries were sealed when it settled.
+    assert_eq!(sealed, 4 * 15 * 2, "each entry sealed once");
     assert_audit_chain(&pool, &admin).await;
     // Within a transaction, its entries keep their order in the chain.
     let (pairs, out_of_order): (i64, i64) = sqlx::query_as(

@@ -1,6 +1,7 @@
 //! The identity services against a real PostgreSQL, one fresh database per test.
 
 use clearview::Error;
+use clearview::db::Settle;
 use clearview::domain::{OrgId, Role};
 use clearview::model::SignupInput;
 use clearview::services::{organizations, pipelines, users};
@@ -18,6 +19,8 @@ fn input(email: &str) -> SignupInput {
 #[sqlx::test]
 async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
     let out = users::signup(&pool, &input("Ada@Example.com"), Some("req-1".into()))
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     assert_eq!(out.role, Role::Admin);
@@ -49,12 +52,13 @@ async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
         ]
     );
 
-    // Every mutation left an audit row in the same transaction, chained by hash once sealed, carrying the request id.
+    // Every mutation left an audit row in the same transaction, chained by hash once sealed (settling the sign-up
+    // sealed them: nothing is left pending), carrying the request id.
     assert_eq!(
         clearview::services::audit::seal(&pool, out.organization.id)
             .await
             .unwrap(),
-        4
+        0
     );
     let rows = sqlx::query!(
         "select seq, action, request_id, prev_hash, hash from audit_log where org_id = $1 order by seq",
@@ -95,6 +99,8 @@ async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
 async fn the_audit_log_is_append_only(pool: PgPool) {
     let out = users::signup(&pool, &input("ada@example.com"), None)
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let update = sqlx::query("update audit_log set action = 'x' where org_id = $1")
         .bind(out.organization.id.0)
@@ -127,7 +133,11 @@ async fn signup_reports_every_bad_field_and_writes_nothing(pool: PgPool) {
         name: " ".into(),
         organization_name: "".into(),
     };
-    let err = users::signup(&pool, &bad, None).await.unwrap_err();
+    let err = users::signup(&pool, &bad, None)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap_err();
     let fields = err.fields().unwrap();
     for f in ["email", "password", "name", "organization_name"] {
         assert!(fields.contains_key(f), "{f} should be reported: {fields:?}");
@@ -143,8 +153,12 @@ async fn signup_reports_every_bad_field_and_writes_nothing(pool: PgPool) {
 async fn an_email_registers_once_whatever_its_case(pool: PgPool) {
     users::signup(&pool, &input("ada@example.com"), None)
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let err = users::signup(&pool, &input("ADA@example.com"), None)
+        .await
+        .settle(&pool)
         .await
         .unwrap_err();
     assert!(err.fields().unwrap().contains_key("email"), "{err:?}");
@@ -158,6 +172,8 @@ async fn an_email_registers_once_whatever_its_case(pool: PgPool) {
 #[sqlx::test]
 async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: PgPool) {
     users::signup(&pool, &input("ada@example.com"), None)
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     let ok = users::authenticate(
@@ -216,6 +232,8 @@ async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: Pg
 async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
     let ada = users::signup(&pool, &input("ada@example.com"), None)
         .await
+        .settle(&pool)
+        .await
         .unwrap();
     let bob = users::signup(
         &pool,
@@ -226,8 +244,12 @@ async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
         None,
     )
     .await
+    .settle(&pool)
+    .await
     .unwrap();
     let second = organizations::create(&pool, ada.user.id, "Side Project", None)
+        .await
+        .settle(&pool)
         .await
         .unwrap();
     let mine = organizations::memberships(&pool, ada.user.id)

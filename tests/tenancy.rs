@@ -2,6 +2,7 @@
 //! workspace, and cannot write into another.
 
 use clearview::db;
+use clearview::db::Settle;
 use clearview::model::SignupInput;
 use clearview::services::users;
 use sqlx::PgPool;
@@ -14,6 +15,8 @@ async fn workspace(pool: &PgPool, email: &str, org: &str) -> clearview::model::S
         organization_name: org.into(),
     };
     users::signup(pool, &input, None)
+        .await
+        .settle(pool)
         .await
         .expect("sign-up of a fresh workspace")
 }
@@ -195,7 +198,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     let (o, u) = (org.0.to_string(), user.0.to_string());
     let app = "clearview_app".to_owned();
 
-    let mut tx = db::member(&one, org, user, Role::Admin, None)
+    let mut tx = db::member(&one, org, user, Role::Admin, None, db::Access::Write)
         .await
         .unwrap();
     assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
@@ -239,7 +242,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         err.as_database_error()
             .and_then(|e| e.code().map(|c| c.into_owned()))
     };
-    let err = db::member(&one, org, user, Role::Rep, None)
+    let err = db::member(&one, org, user, Role::Rep, None, db::Access::Write)
         .await
         .unwrap_err();
     assert_eq!(code(err).as_deref(), Some(db::SCOPE_CHANGED));
@@ -262,7 +265,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     .execute(&one)
     .await
     .unwrap();
-    let mut tx = db::member(&one, org, user, Role::Admin, Some(&live))
+    let mut tx = db::member(&one, org, user, Role::Admin, Some(&live), db::Access::Write)
         .await
         .unwrap();
     assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
@@ -271,7 +274,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         (&expired, "an expired session"),
         (&gone, "a signed-out session"),
     ] {
-        let err = db::member(&one, org, user, Role::Admin, Some(key))
+        let err = db::member(&one, org, user, Role::Admin, Some(key), db::Access::Write)
             .await
             .unwrap_err();
         assert_eq!(code(err).as_deref(), Some(db::SESSION_ENDED), "{what}");

@@ -190,6 +190,7 @@ pub async fn log_activity(
     }
     clearview::services::activities::create(&cx.state.pool, &scope, &fields.to_input())
         .await
+        .map(|done| cx.finish(done))
         .map_err(|e| {
             let mut api = ApiError::from(e);
             api.fields = to_form_errors(&api.fields);

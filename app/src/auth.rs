@@ -97,7 +97,7 @@ pub async fn signup(
         name,
         organization_name,
     };
-    let outcome = users::signup(&cx.state.pool, &input, cx.request_id()).await?;
+    let outcome = cx.finish(users::signup(&cx.state.pool, &input, cx.request_id()).await?);
     crate::session::establish(
         &cx.session,
         outcome.user.id,
@@ -134,13 +134,15 @@ pub async fn switch_workspace(organization_id: OrgId) -> Result<(), ApiError> {
 pub async fn create_workspace(name: String) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    let created = clearview::services::organizations::create(
-        &cx.state.pool,
-        scope.user_id,
-        &name,
-        cx.request_id(),
-    )
-    .await?;
+    let created = cx.finish(
+        clearview::services::organizations::create(
+            &cx.state.pool,
+            scope.user_id,
+            &name,
+            cx.request_id(),
+        )
+        .await?,
+    );
     crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, created.id).await?;
     leptos_axum::redirect("/settings");
     Ok(())

@@ -66,7 +66,7 @@ pub async fn create_contact(
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
     let input = contact_form(first_name, last_name, email, phone, company, title, None);
-    Ok(clearview::services::contacts::create(&cx.state.pool, &scope, &input).await?)
+    Ok(cx.finish(clearview::services::contacts::create(&cx.state.pool, &scope, &input).await?))
 }
 
 /// A contact with their deals, for the contact page.
@@ -130,13 +130,15 @@ pub async fn update_contact(
         title,
         Some(version),
     );
-    Ok(clearview::services::contacts::update(
-        &cx.state.pool,
-        &scope,
-        crate::deals::parse_id(&id)?,
-        &input,
-    )
-    .await?)
+    Ok(cx.finish(
+        clearview::services::contacts::update(
+            &cx.state.pool,
+            &scope,
+            crate::deals::parse_id(&id)?,
+            &input,
+        )
+        .await?,
+    ))
 }
 
 /// Deletes a contact (managers and admins) and returns to the table.
@@ -144,8 +146,10 @@ pub async fn update_contact(
 pub async fn delete_contact(id: String) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    clearview::services::contacts::delete(&cx.state.pool, &scope, crate::deals::parse_id(&id)?)
-        .await?;
+    cx.finish(
+        clearview::services::contacts::delete(&cx.state.pool, &scope, crate::deals::parse_id(&id)?)
+            .await?,
+    );
     leptos_axum::redirect("/contacts");
     Ok(())
 }

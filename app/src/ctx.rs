@@ -19,8 +19,9 @@ impl Ctx {
     pub fn load() -> Result<Self, ApiError> {
         let state = app_state()?;
         let missing = |what: &str| {
-            tracing::error!(what, "missing from the request context");
-            ApiError::from(clearview::Error::Internal)
+            ApiError::from(clearview::Error::internal(format!(
+                "{what} missing from the request context"
+            )))
         };
         let parts = use_context::<Parts>().ok_or_else(|| missing("request parts"))?;
         let session = parts
@@ -33,6 +34,11 @@ impl Ctx {
             session,
             parts,
         })
+    }
+
+    /// Hands on what a service's units of work left to do and returns its value.
+    pub fn finish<T>(&self, done: clearview::services::Done<T>) -> T {
+        self.state.after_commit.finish(done)
     }
 
     pub fn request_id(&self) -> Option<String> {

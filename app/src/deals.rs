@@ -102,7 +102,9 @@ pub async fn move_deal(
         lost_reason: Some(lost_reason).filter(|r| !r.trim().is_empty()),
         ..Default::default()
     };
-    Ok(clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?)
+    Ok(cx.finish(
+        clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?,
+    ))
 }
 
 /// One deal with its pipeline and the workspace's members.
@@ -164,7 +166,7 @@ pub async fn create_deal(
         owner_id: Some(scope.user_id),
         ..Default::default()
     };
-    Ok(clearview::services::deals::create(pool, &scope, &form).await?)
+    Ok(cx.finish(clearview::services::deals::create(pool, &scope, &form).await?))
 }
 
 /// Saves the deal form. Every field is sent; `probability` only when the person may set it (blank: the stage's
@@ -197,7 +199,9 @@ pub async fn update_deal(
         probability: probability.map(|p| Some(NumberInput::Text(p))),
         ..Default::default()
     };
-    Ok(clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?)
+    Ok(cx.finish(
+        clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?,
+    ))
 }
 
 /// Sets a deal's win probability (managers and admins); blank returns it to its stage's default.
@@ -216,7 +220,9 @@ pub async fn set_probability(
         probability: Some((!p.is_empty()).then(|| NumberInput::Text(p.to_owned()))),
         ..Default::default()
     };
-    Ok(clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?)
+    Ok(cx.finish(
+        clearview::services::deals::update(&cx.state.pool, &scope, parse_id(&id)?, &patch).await?,
+    ))
 }
 
 /// Deletes a deal (managers and admins) and goes back to the board.
@@ -224,7 +230,7 @@ pub async fn set_probability(
 pub async fn delete_deal(id: String) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    clearview::services::deals::delete(&cx.state.pool, &scope, parse_id(&id)?).await?;
+    cx.finish(clearview::services::deals::delete(&cx.state.pool, &scope, parse_id(&id)?).await?);
     leptos_axum::redirect("/pipeline");
     Ok(())
 }

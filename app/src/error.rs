@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+pub use clearview::error::ErrorCode;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
@@ -26,6 +27,11 @@ impl ApiError {
 
 impl From<clearview::Error> for ApiError {
     fn from(e: clearview::Error) -> Self {
+        // The one place a server function's internal error is logged, with the span it was raised in.
+        #[cfg(feature = "ssr")]
+        if let Some(cause) = e.cause() {
+            cause.log("server function failed");
+        }
         let status = e.status();
         // Only after a request's session has gone missing does a person see "authentication required"; phrase it kindly.
         let message = match &e {
@@ -48,7 +54,7 @@ impl From<clearview::Error> for ApiError {
             }
         }
         Self {
-            code: e.code().into(),
+            code: e.code(),
             message,
             fields: e.fields().cloned().unwrap_or_default(),
             status,
@@ -62,19 +68,22 @@ impl FromServerFnError for ApiError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         let (code, message) = match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
-                "network",
+                ErrorCode::Network,
                 "The server could not be reached. Check your connection and try again.".to_string(),
             ),
             ServerFnErrorErr::Args(m)
             | ServerFnErrorErr::Deserialization(m)
             | ServerFnErrorErr::Serialization(m) => (
-                "validation_failed",
+                ErrorCode::ValidationFailed,
                 format!("The request was not understood: {m}"),
             ),
-            _ => ("internal", "Something went wrong on our side.".to_string()),
+            _ => (
+                ErrorCode::Internal,
+                "Something went wrong on our side.".to_string(),
+            ),
         };
         Self {
-            code: code.into(),
+            code,
             message,
             fields: BTreeMap::new(),
             status: 500,

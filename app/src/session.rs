@@ -24,8 +24,7 @@ const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 
 fn store_err(e: tower_sessions::session::Error) -> Error {
-    tracing::error!(error = %e, "session store error");
-    Error::Internal
+    Error::internal(format!("session store: {e}"))
 }
 
 /// Signs a person in: a new session id (so a fixated id is worthless), then who they are and where they work.

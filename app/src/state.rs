@@ -25,12 +25,21 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub config: Arc<WebConfig>,
+    /// Where server functions hand what their units of work left to do (seal the audit entries, announce deal
+    /// changes).
+    pub after_commit: clearview::services::AfterCommit,
+}
+
+impl AppState {
+    /// Hands on what a service's units of work left to do and returns its value.
+    pub fn finish<T>(&self, done: clearview::services::Done<T>) -> T {
+        self.after_commit.finish(done)
+    }
 }
 
 /// The app state inside a server function or page render.
 pub fn app_state() -> Result<AppState, ApiError> {
     use_context::<AppState>().ok_or_else(|| {
-        tracing::error!("AppState missing from the Leptos context");
-        clearview::Error::Internal.into()
+        clearview::Error::internal("AppState missing from the Leptos context").into()
     })
 }

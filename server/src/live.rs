@@ -89,10 +89,7 @@ async fn listen(pool: PgPool, tx: broadcast::Sender<Notice>) {
 
 /// Sends committed deal changes to every server's boards (D-019). Changes that arrive while a send is under way go
 /// together in the next one, so a busy server sends one statement per batch rather than per change.
-#[derive(Clone)]
-pub struct Announcer {
-    tx: mpsc::UnboundedSender<Vec<DealChange>>,
-}
+pub struct Announcer;
 
 /// At most this many changes go in one statement.
 const BATCH: usize = 500;
@@ -100,19 +97,18 @@ const BATCH: usize = 500;
 const ATTEMPTS: u32 = 3;
 
 impl Announcer {
-    /// Starts the task on the current tokio runtime. It ends once every handle is dropped and everything handed to it
-    /// has been sent (or given up); the returned `JoinHandle` tells when.
-    pub fn start(pool: PgPool, feed: Feed) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Starts the task on the current tokio runtime; the sender takes each unit of work's changes, in order. The task
+    /// ends once every sender is dropped and everything handed to it has been sent (or given up); the returned
+    /// `JoinHandle` tells when.
+    pub fn start(
+        pool: PgPool,
+        feed: Feed,
+    ) -> (
+        mpsc::UnboundedSender<Vec<DealChange>>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self { tx }, tokio::spawn(announce(pool, feed, rx)))
-    }
-
-    /// Hands on one request's committed changes, in the order they were made.
-    pub fn announce(&self, changes: Vec<DealChange>) {
-        if !changes.is_empty() {
-            // The task only stops when every handle is gone, so it is there to receive.
-            let _ = self.tx.send(changes);
-        }
+        (tx, tokio::spawn(announce(pool, feed, rx)))
     }
 }
 

@@ -108,7 +108,9 @@ async fn main() -> Result<()> {
                         anyhow::anyhow!("invalid input: {fields:?}")
                     }
                     other => anyhow::anyhow!(other),
-                })?;
+                })?
+                .finish_here(&pool)
+                .await?;
             tracing::info!(user.id = %outcome.user.id, org.id = %outcome.organization.id, "admin created");
             Ok(())
         }

@@ -132,7 +132,8 @@ async fn workspace(
         organization_name: organization.into(),
     };
     let fields = match users::signup(pool, &input, None).await {
-        Ok(outcome) => {
+        Ok(done) => {
+            let outcome = done.finish_here(pool).await?;
             let scope = Scope {
                 org_id: outcome.organization.id,
                 user_id: outcome.user.id,
@@ -742,7 +743,9 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
         };
         let contact = contacts::create(pool, scope, &input)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?;
+            .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?
+            .finish_here(pool)
+            .await?;
         people.push(DemoContact {
             id: contact.id,
             name: contact.full_name(),
@@ -815,7 +818,9 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
             };
             let mut deal = deals::create(pool, scope, &form)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?;
+                .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?
+                .finish_here(pool)
+                .await?;
             if target.kind == StageKind::Lost {
                 let reason = [
                     "Went with a competitor",
@@ -829,7 +834,9 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
                 }))?;
                 deal = deals::update(pool, scope, deal.id, &patch)
                     .await
-                    .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?;
+                    .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?
+                    .finish_here(pool)
+                    .await?;
             }
             let rot = target.rot_days.map(i64::from);
             let (entered_days, stale) = match rot {
@@ -955,7 +962,9 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
         for input in inputs {
             activities::create(pool, scope, &input)
                 .await
-                .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?;
+                .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?
+                .finish_here(pool)
+                .await?;
         }
     }
     let on_deals: Vec<usize> = board.iter().map(|d| d.contact).collect();
@@ -990,7 +999,9 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
         };
         activities::create(pool, scope, &input)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?;
+            .map_err(|e| anyhow::anyhow!("{e}: {:?}", e.fields()))?
+            .finish_here(pool)
+            .await?;
     }
     Ok(())
 }

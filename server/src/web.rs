@@ -72,10 +72,19 @@ pub fn app(
     pool: PgPool,
     settings: WebSettings,
 ) -> anyhow::Result<(Router, tokio::task::JoinHandle<()>)> {
+    // What units of work leave after commit: their audit entries join their workspace's chain (D-017), and their
+    // deal changes are announced to every server's watching boards (D-019). The tasks end once every handle is gone.
+    let feed = crate::live::Feed::start(pool.clone());
+    let (sealer, sealing) = clearview::services::audit::Sealer::start(pool.clone());
+    let (announcer, announcing) = crate::live::Announcer::start(pool.clone(), feed.clone());
+    let finished = tokio::spawn(async move {
+        let _ = tokio::join!(sealing, announcing);
+    });
     let state = AppState {
         leptos_options: settings.leptos_options.clone(),
         pool: pool.clone(),
         config: Arc::new(settings.web),
+        after_commit: clearview::services::AfterCommit::new(sealer, announcer),
     };
     let dev_reload = std::env::var_os("LEPTOS_WATCH").map(|_| settings.leptos_options.reload_port);
     let page_context = move || {
@@ -117,7 +126,6 @@ pub fn app(
         .route("/readyz", get(readyz))
         .with_state(state.clone());
 
-    let feed = crate::live::Feed::start(pool.clone());
     let app = Router::new()
         .nest(
             "/api",
@@ -127,30 +135,19 @@ pub fn app(
         )
         .merge(probes)
         .merge(pages);
-    // Each request's audit entries join their workspace's chain once it has answered (D-017).
-    let (sealer, sealing) = clearview::services::audit::Sealer::start(pool.clone());
-    // ... and the deal changes it committed are announced to the boards watching (D-019).
-    let (announcer, announcing) = crate::live::Announcer::start(pool, feed);
-    let finished = tokio::spawn(async move {
-        let _ = tokio::join!(sealing, announcing);
-    });
     let router = Router::new()
         .fallback_service(tower::service_fn(move |req: axum::extract::Request| {
-            let (app, sealer, store, announcer) =
-                (app.clone(), sealer.clone(), store.clone(), announcer.clone());
+            let (app, store) = (app.clone(), store.clone());
             async move {
                 // A request refused as unauthenticated while it carried a session (a member transaction found the
                 // session signed out through another server, D-018): the session this server kept goes too.
                 let session = req.extensions().get::<tower_sessions::Session>().and_then(|s| s.id());
-                let (res, follow_up) =
-                    clearview::services::request::collect(confirm_scope(app, req)).await;
+                let res = confirm_scope(app, req).await;
                 if let Some(id) = session
                     && res.status() == http::StatusCode::UNAUTHORIZED
                 {
                     store.forget(&id);
                 }
-                sealer.seal(follow_up.written);
-                announcer.announce(follow_up.changed);
                 Ok::<_, std::convert::Infallible>(res)
             }
         }))

@@ -26,10 +26,7 @@ fn hash_blocking(password: &str) -> Result<String> {
     hasher()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            Error::Internal
-        })
+        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
@@ -46,7 +43,7 @@ pub async fn hash(password: &crate::domain::Password) -> Result<String> {
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(|| hash_blocking(&password)))
         .await
-        .map_err(|_| Error::Internal)?
+        .map_err(Error::internal_from)?
 }
 
 /// Checks a password against a stored hash; with no stored hash, does the same work and answers false.
@@ -60,7 +57,7 @@ pub async fn verify(password: &str, stored: Option<&str>) -> Result<bool> {
     let ok =
         tokio::task::spawn_blocking(move || span.in_scope(|| verify_blocking(&password, &stored)))
             .await
-            .map_err(|_| Error::Internal)?;
+            .map_err(Error::internal_from)?;
     Ok(ok && real)
 }
 

@@ -49,7 +49,7 @@ impl Validator {
     pub fn finish<T>(self, value: impl FnOnce() -> Option<T>) -> crate::Result<T> {
         if self.fields.is_empty() {
             // Every `check` succeeded, so every Option the closure unwraps is Some.
-            value().ok_or(crate::Error::Internal)
+            value().ok_or_else(|| crate::Error::internal("a checked form field was missing"))
         } else {
             Err(crate::Error::invalid(self.fields))
         }

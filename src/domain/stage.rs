@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// What reaching a stage means for a deal: still open, won, or lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "lowercase")
+)]
 pub enum StageKind {
     Open,
     Won,

@@ -5,7 +5,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Scope, audit, live};
+use super::{Done, Scope};
+use crate::db::ChangeOp;
 use crate::domain::{ActivityId, ContactId, DealId, UserId};
 use crate::model::{Activity, ActivityInput, ActivityQuery, Page, ValidActivity};
 use crate::policy::Action;
@@ -43,7 +44,7 @@ impl Row {
     fn into_activity(self) -> Result<Activity> {
         Ok(Activity {
             id: ActivityId(self.id),
-            kind: self.kind.parse().map_err(|_| Error::Internal)?,
+            kind: self.kind.parse().map_err(Error::internal)?,
             deal_id: self.deal_id.map(DealId),
             deal_title: self.deal_title,
             contact_id: self.contact_id.map(ContactId),
@@ -61,11 +62,11 @@ impl Row {
 
 /// Logs an activity against a deal and/or a contact. A deal's activity also counts as the deal's latest sign of life
 /// (it is no longer stale).
-pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Result<Activity> {
+pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Result<Done<Activity>> {
     scope.require(Action::LogActivity)?;
     let valid = ValidActivity::parse(input)?;
     let id = ActivityId::new();
-    let mut tx = scope.begin(pool).await?;
+    let mut work = scope.write(pool).await?;
     // A deal logged against without a contact picks up the deal's contact, so the contact's timeline shows it too.
     let contact_id = match (valid.contact_id, valid.deal_id) {
         (Some(c), _) => Some(c.0),
@@ -74,7 +75,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
             scope.org_id.0,
             d.0
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **work)
         .await?
         .ok_or(Error::NotFound)?,
         (None, None) => None,
@@ -94,7 +95,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
         valid.occurred_at,
         valid.metadata,
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **work)
     .await
     .map_err(|e| match &e {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => Error::NotFound,
@@ -110,23 +111,11 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
             deal.0,
             occurred_at
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **work)
         .await?
-        .map(|d| {
-            live::DealChange::new(
-                scope.org_id,
-                d.pipeline_id,
-                deal.0,
-                d.stage_id,
-                d.version,
-                live::ChangeOp::Update,
-            )
-        }),
+        .map(|d| work.deal_change(d.pipeline_id, deal.0, d.stage_id, d.version, ChangeOp::Update)),
     };
-    audit::record(
-        &mut tx,
-        scope,
-        "activity.created",
+    work.audit("activity.created",
         "activity",
         Some(id.0),
         json!({"kind": valid.kind, "deal_id": valid.deal_id, "contact_id": contact_id, "subject": valid.subject}),
@@ -136,12 +125,11 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Resu
     let activity = sqlx::query_as::<_, Row>(&sql)
         .bind(scope.org_id)
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **work)
         .await?
         .into_activity()?;
-    tx.commit().await?;
-    live::changed(touched);
-    Ok(activity)
+    work.changed(touched);
+    work.finish(activity).await
 }
 
 fn encode_cursor(a: &Activity) -> String {
@@ -245,7 +233,7 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ActivityQuery) -> Result
     {
         return Err(Error::field("metadata", "must be a JSON object"));
     }
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     // Filtering by a deal or contact that is absent (or another workspace's) is a 404, not an empty timeline.
     if let Some(deal) = query.deal_id {
         sqlx::query_scalar!(

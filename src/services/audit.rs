@@ -1,8 +1,9 @@
 //! The audit log: one append-only, hash-chained row per mutation, written in the mutation's own transaction.
 //!
-//! An entry is written pending and joins its workspace's chain shortly after its transaction commits (D-017): the
-//! request that wrote it reports its workspace ([`written`], [`super::request::collect`]), a [`Sealer`] links that
-//! workspace's committed entries in one batch, and every reader of the log seals first ([`recent`], [`seal`]).
+//! Entries are written by units of work ([`crate::db::Work::audit`]). An entry is written pending and joins its
+//! workspace's chain shortly after its transaction commits (D-017): the unit's [`crate::db::Committed`] names the
+//! workspace, the front door hands it to the [`Sealer`], which links that workspace's committed entries in one batch,
+//! and every reader of the log seals first ([`recent`], [`seal`]).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -14,16 +15,7 @@ use uuid::Uuid;
 
 use super::Scope;
 use crate::Result;
-use crate::db::Tx;
 use crate::domain::OrgId;
-
-/// Notes that an entry was written in `org`'s log. Every statement that inserts into `audit_log` calls it; the server
-/// seals the request's workspaces once it has answered ([`super::request::collect`]).
-pub(crate) fn written(org: OrgId) {
-    super::request::note(|f| {
-        f.written.insert(org);
-    });
-}
 
 /// Links `org`'s committed pending entries into its chain, oldest first; returns how many. Safe to call at any time and
 /// from anywhere: sealers of one workspace take turns on its chain lock.
@@ -48,7 +40,7 @@ async fn seal_committing(pool: &PgPool, org: OrgId, flush: bool) -> Result<i32> 
 }
 
 /// [`seal`] inside a transaction already in the workspace.
-async fn seal_in(tx: &mut Tx) -> Result<i32> {
+async fn seal_in(tx: &mut crate::db::Tx) -> Result<i32> {
     Ok(sqlx::query_scalar!(r#"select audit_seal() as "sealed!""#)
         .fetch_one(&mut **tx)
         .await?)
@@ -115,33 +107,6 @@ async fn run_sealer(pool: PgPool, mut rx: mpsc::UnboundedReceiver<OrgId>) {
     }
 }
 
-/// Records `action` (e.g. `contact.created`) on an entity. `changes` holds the changed fields, never secrets.
-pub async fn record(
-    tx: &mut Tx,
-    scope: &Scope,
-    action: &str,
-    entity_type: &str,
-    entity_id: Option<Uuid>,
-    changes: Value,
-) -> Result<()> {
-    sqlx::query!(
-        "insert into audit_log (id, org_id, actor_id, action, entity_type, entity_id, request_id, changes, prev_hash, hash)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, '', '')",
-        Uuid::now_v7(),
-        scope.org_id.0,
-        scope.user_id.0,
-        action,
-        entity_type,
-        entity_id,
-        scope.request_id,
-        changes,
-    )
-    .execute(&mut **tx)
-    .await?;
-    written(scope.org_id);
-    Ok(())
-}
-
 /// An entry as read back by admins.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
@@ -159,8 +124,9 @@ pub struct Entry {
 /// The newest entries of the scope's workspace, newest first, the committed ones sealed first.
 pub async fn recent(pool: &PgPool, scope: &Scope, limit: i64) -> Result<Vec<Entry>> {
     scope.require(crate::policy::Action::ReadAuditLog)?;
-    let mut tx = scope.begin(pool).await?;
-    seal_in(&mut tx).await?;
+    // Sealing links committed entries and reveals nothing: it needs no confirmed membership. The read does.
+    seal(pool, scope.org_id).await?;
+    let mut tx = scope.read(pool).await?;
     let rows = sqlx::query_as!(
         Entry,
         "select id, seq, at, actor_id, action, entity_type, entity_id, changes from audit_log

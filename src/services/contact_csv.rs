@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::{Scope, audit};
+use super::{Done, Scope};
 use crate::domain::ContactId;
 use crate::error::FieldErrors;
 use crate::model::{ContactInput, ValidContact};
@@ -83,21 +83,13 @@ struct ExportRow {
 
 /// Starts an export of every contact matching `q` (all of them when blank). Admins only; the export itself is
 /// audited (who took which rows out), before the first byte leaves.
-pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Export> {
+pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Done<Export>> {
     scope.require(Action::ExportContacts)?;
     let q = q.trim();
-    let mut tx = scope.begin(pool).await?;
-    audit::record(
-        &mut tx,
-        scope,
-        "contacts.exported",
-        "contact",
-        None,
-        json!({ "q": q }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Export {
+    let mut work = scope.write(pool).await?;
+    work.audit("contacts.exported", "contact", None, json!({ "q": q }))
+        .await?;
+    work.finish(Export {
         pool: pool.clone(),
         scope: scope.clone(),
         pattern: (!q.is_empty()).then(|| super::contacts::like_pattern(q)),
@@ -106,6 +98,7 @@ pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Export> {
         done: false,
         rows: 0,
     })
+    .await
 }
 
 impl Export {
@@ -119,7 +112,7 @@ impl Export {
             out.write_record(EXPORT_COLUMNS).map_err(csv_err)?;
             self.header_sent = true;
         }
-        let mut tx = self.scope.begin(&self.pool).await?;
+        let mut tx = self.scope.read(&self.pool).await?;
         let rows: Vec<ExportRow> = sqlx::query_as(
             "select c.id, c.first_name, c.last_name, c.email::text as email, c.phone, c.company, c.title,
                     u.email::text as owner_email, c.created_at, c.updated_at
@@ -166,9 +159,9 @@ impl Export {
     }
 }
 
-fn csv_err(e: impl std::fmt::Display) -> Error {
-    tracing::error!(error = %e, "writing CSV");
-    Error::Internal
+#[track_caller]
+fn csv_err(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::internal_from(e)
 }
 
 /// Which CSV column fills which contact field: field → header. Fields left out are matched by header name
@@ -265,7 +258,7 @@ pub async fn import(
     scope: &Scope,
     file: &[u8],
     map: &ColumnMap,
-) -> Result<ImportReport> {
+) -> Result<Done<ImportReport>> {
     scope.require(Action::ImportContacts)?;
     let file = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file); // a spreadsheet's byte-order mark
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(file);
@@ -348,7 +341,7 @@ pub async fn import(
         return Err(Error::field("file", "has no rows under its header"));
     }
 
-    let mut tx = scope.begin(pool).await?;
+    let mut work = scope.write(pool).await?;
     let emails: Vec<String> = rows
         .iter()
         .filter_map(|(_, v)| v.email.as_ref().map(|e| e.as_str().to_lowercase()))
@@ -358,7 +351,7 @@ pub async fn import(
     )
     .bind(scope.org_id.0)
     .bind(&emails)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **work)
     .await?;
     let mut seen: HashMap<String, u64> = existing.into_iter().map(|e| (e, 0)).collect();
     let mut skipped = Vec::new();
@@ -406,7 +399,7 @@ pub async fn import(
     .bind(col(|v| v.phone.clone()))
     .bind(col(|v| v.company.clone()))
     .bind(col(|v| v.title.clone()))
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
     // One audit row per contact, as for a contact created by hand, written in the same transaction.
     sqlx::query(
@@ -423,15 +416,17 @@ pub async fn import(
     .bind(scope.user_id.0)
     .bind(scope.request_id.as_deref())
     .bind(&ids)
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
-    super::audit::written(scope.org_id);
-    tx.commit().await?;
-    Ok(ImportReport {
+    // Every new contact has its entry from the statement above (none when every row was skipped: nothing else was
+    // written either).
+    work.audited_by_statement();
+    work.finish(ImportReport {
         created: ids.len() as u64,
         skipped,
         columns,
     })
+    .await
 }
 
 #[cfg(test)]

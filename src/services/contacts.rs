@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::live::{self, ChangeOp, DealChange};
-use super::{Scope, audit};
+use super::{Done, Scope};
 use crate::db::Tx;
+use crate::db::{ChangeOp, DealChange};
 use crate::domain::{ContactId, UserId};
 use crate::error::OnConstraint;
 use crate::model::{
@@ -46,7 +46,7 @@ pub(crate) async fn fetch(tx: &mut Tx, scope: &Scope, id: ContactId) -> Result<C
 
 pub async fn get(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<Contact> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let contact = fetch(&mut tx, scope, id).await?;
     tx.commit().await?;
     Ok(contact)
@@ -64,12 +64,12 @@ fn snapshot(c: &ValidContact) -> Value {
     })
 }
 
-pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Result<Contact> {
+pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Result<Done<Contact>> {
     scope.require(Action::CreateContact)?;
     let mut valid = ValidContact::parse(input)?;
     valid.owner_id = Some(valid.owner_id.unwrap_or(scope.user_id));
     let id = ContactId::new();
-    let mut tx = scope.begin(pool).await?;
+    let mut work = scope.write(pool).await?;
     sqlx::query!(
         "insert into contacts (id, org_id, first_name, last_name, email, phone, company, title, owner_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -83,21 +83,13 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Resul
         valid.title,
         valid.owner_id.map(|u| u.0),
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await
     .on_constraint("contacts_org_id_owner_id_fkey", owner_error)?;
-    audit::record(
-        &mut tx,
-        scope,
-        "contact.created",
-        "contact",
-        Some(id.0),
-        snapshot(&valid),
-    )
-    .await?;
-    let contact = fetch(&mut tx, scope, id).await?;
-    tx.commit().await?;
-    Ok(contact)
+    work.audit("contact.created", "contact", Some(id.0), snapshot(&valid))
+        .await?;
+    let contact = fetch(&mut work, scope, id).await?;
+    work.finish(contact).await
 }
 
 /// A full update. With `input.version` set, an update based on an older version is a conflict.
@@ -106,11 +98,11 @@ pub async fn update(
     scope: &Scope,
     id: ContactId,
     input: &ContactInput,
-) -> Result<Contact> {
+) -> Result<Done<Contact>> {
     scope.require(Action::UpdateContact)?;
     let valid = ValidContact::parse(input)?;
-    let mut tx = scope.begin(pool).await?;
-    let before = fetch(&mut tx, scope, id).await?;
+    let mut work = scope.write(pool).await?;
+    let before = fetch(&mut work, scope, id).await?;
     if input.version.is_some_and(|v| v != before.version) {
         return Err(stale());
     }
@@ -130,16 +122,14 @@ pub async fn update(
         valid.owner_id.map(|u| u.0),
         before.version,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **work)
     .await
     .on_constraint("contacts_org_id_owner_id_fkey", owner_error)?;
     if updated.is_none() {
         return Err(stale());
     }
-    let after = fetch(&mut tx, scope, id).await?;
-    audit::record(
-        &mut tx,
-        scope,
+    let after = fetch(&mut work, scope, id).await?;
+    work.audit(
         "contact.updated",
         "contact",
         Some(id.0),
@@ -149,8 +139,7 @@ pub async fn update(
         ),
     )
     .await?;
-    tx.commit().await?;
-    Ok(after)
+    work.finish(after).await
 }
 
 fn stale() -> Error {
@@ -159,47 +148,44 @@ fn stale() -> Error {
 
 /// Deletes a contact (managers and admins). Their deals stay, without a contact; activities logged only against them
 /// go with them, those that also belong to a deal stay on the deal.
-pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<()> {
+pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<Done<()>> {
     scope.require(Action::DeleteContact)?;
-    let mut tx = scope.begin(pool).await?;
-    let contact = fetch(&mut tx, scope, id).await?;
+    let mut work = scope.write(pool).await?;
+    let contact = fetch(&mut work, scope, id).await?;
     // Their deals stay, without a contact (the foreign key sets it null): boards watching them hear of it (D-019).
     let deals: Vec<DealChange> = sqlx::query!(
         "select id, pipeline_id, stage_id, version from deals where org_id = $1 and contact_id = $2",
         scope.org_id.0,
         id.0
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **work)
     .await?
     .into_iter()
-    .map(|d| DealChange::new(scope.org_id, d.pipeline_id, d.id, d.stage_id, d.version, ChangeOp::Update))
+    .map(|d| work.deal_change(d.pipeline_id, d.id, d.stage_id, d.version, ChangeOp::Update))
     .collect();
     sqlx::query!(
         "update activities set contact_id = null where org_id = $1 and contact_id = $2 and deal_id is not null",
         scope.org_id.0,
         id.0
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
     sqlx::query!(
         "delete from contacts where org_id = $1 and id = $2",
         scope.org_id.0,
         id.0
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
-    audit::record(
-        &mut tx,
-        scope,
+    work.audit(
         "contact.deleted",
         "contact",
         Some(id.0),
         json!({"name": contact.full_name()}),
     )
     .await?;
-    tx.commit().await?;
-    live::changed(deals);
-    Ok(())
+    work.changed(deals);
+    work.finish(()).await
 }
 
 /// The column a sort reads, always paired with `id` so the order is total.
@@ -356,7 +342,7 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
     } else {
         search_page(scope, query, q, after, limit)
     };
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     let page = Page::from_overfetch(rows, limit as usize, |r| {
@@ -371,7 +357,7 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
 /// The people a record can be assigned to: the workspace's members.
 pub async fn owners(pool: &PgPool, scope: &Scope) -> Result<Vec<(UserId, String)>> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let rows = sqlx::query!(
         "select u.id, u.name from memberships m join users u on u.id = m.user_id
          where m.org_id = $1 order by lower(u.name), u.id",

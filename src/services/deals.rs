@@ -6,9 +6,8 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use super::live::{self, ChangeOp, DealChange};
-use super::{Scope, audit};
-use crate::db::Tx;
+use super::{Done, Scope};
+use crate::db::{ChangeOp, DealChange, Tx, Work};
 use crate::domain::{
     ContactId, Currency, DealId, Money, PipelineId, Position, StageId, StageKind, UserId,
 };
@@ -41,7 +40,7 @@ struct Row {
     pipeline_id: Uuid,
     stage_id: Uuid,
     stage_name: String,
-    stage_kind: String,
+    stage_kind: StageKind,
     contact_id: Option<Uuid>,
     contact_name: Option<String>,
     owner_id: Option<Uuid>,
@@ -63,14 +62,14 @@ struct Row {
 
 impl Row {
     fn into_deal(self) -> Result<Deal> {
-        let currency = Currency::parse(&self.currency).map_err(|_| Error::Internal)?;
+        let currency = Currency::parse(&self.currency).map_err(Error::internal)?;
         Ok(Deal {
             id: DealId(self.id),
             title: self.title,
             pipeline_id: PipelineId(self.pipeline_id),
             stage_id: StageId(self.stage_id),
             stage_name: self.stage_name,
-            stage_kind: self.stage_kind.parse().map_err(|_| Error::Internal)?,
+            stage_kind: self.stage_kind,
             contact_id: self.contact_id.map(ContactId),
             contact_name: self.contact_name,
             owner_id: self.owner_id.map(UserId),
@@ -79,7 +78,7 @@ impl Row {
                 amount_minor,
                 currency,
             }),
-            probability: u8::try_from(self.probability).map_err(|_| Error::Internal)?,
+            probability: u8::try_from(self.probability).map_err(Error::internal_from)?,
             probability_explicit: self.probability_explicit,
             expected_close_date: self.expected_close,
             lost_reason: self.lost_reason,
@@ -107,7 +106,7 @@ async fn fetch(tx: &mut Tx, scope: &Scope, id: DealId) -> Result<Deal> {
 
 pub async fn get(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Deal> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let deal = fetch(&mut tx, scope, id).await?;
     tx.commit().await?;
     Ok(deal)
@@ -116,7 +115,7 @@ pub async fn get(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Deal> {
 /// A contact's deals, open ones first, newest first.
 pub async fn for_contact(pool: &PgPool, scope: &Scope, contact: ContactId) -> Result<Vec<Deal>> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     super::contacts::fetch(&mut tx, scope, contact).await?;
     let sql = format!(
         "{SELECT} where d.org_id = $1 and d.contact_id = $2
@@ -139,7 +138,7 @@ struct StageInfo {
 /// A stage of the workspace; `NotFound` when it is absent or another workspace's.
 async fn stage(tx: &mut Tx, scope: &Scope, id: StageId) -> Result<StageInfo> {
     let row = sqlx::query!(
-        "select pipeline_id, kind from pipeline_stages where org_id = $1 and id = $2",
+        r#"select pipeline_id, kind as "kind: StageKind" from pipeline_stages where org_id = $1 and id = $2"#,
         scope.org_id.0,
         id.0
     )
@@ -148,7 +147,7 @@ async fn stage(tx: &mut Tx, scope: &Scope, id: StageId) -> Result<StageInfo> {
     .ok_or(Error::NotFound)?;
     Ok(StageInfo {
         pipeline_id: row.pipeline_id,
-        kind: row.kind.parse().map_err(|_| Error::Internal)?,
+        kind: row.kind,
     })
 }
 
@@ -168,10 +167,7 @@ async fn first_stage(tx: &mut Tx, scope: &Scope, pipeline: Option<PipelineId>) -
 }
 
 fn position_of(s: &str) -> Result<Position> {
-    Position::parse(s).map_err(|e| {
-        tracing::error!(position = s, error = e, "invalid position stored");
-        Error::Internal
-    })
+    Position::parse(s).map_err(|e| Error::internal(format!("invalid position {s:?} stored: {e}")))
 }
 
 /// The sortable key between two cards (either end open). Keys only run out after very many insertions at one spot:
@@ -201,18 +197,18 @@ fn not_found_on_fk(err: sqlx::Error) -> Error {
     }
 }
 
-pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Deal> {
+pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Done<Deal>> {
     scope.require(Action::CreateDeal)?;
     let new = form.parse()?;
     if new.probability.is_some() {
         scope.require(Action::SetDealProbability)?;
     }
-    let mut tx = scope.begin(pool).await?;
+    let mut work = scope.write(pool).await?;
     let stage_id = match new.stage_id {
         Some(s) => s,
-        None => first_stage(&mut tx, scope, new.pipeline_id).await?,
+        None => first_stage(&mut work, scope, new.pipeline_id).await?,
     };
-    let info = stage(&mut tx, scope, stage_id).await?;
+    let info = stage(&mut work, scope, stage_id).await?;
     if new.pipeline_id.is_some_and(|p| p.0 != info.pipeline_id) {
         return Err(Error::field("stage_id", "is not a stage of this pipeline"));
     }
@@ -223,7 +219,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
         ));
     }
     let position = key_between(
-        last_position(&mut tx, scope, stage_id).await?.as_ref(),
+        last_position(&mut work, scope, stage_id).await?.as_ref(),
         None,
     )?;
     let id = DealId::new();
@@ -248,13 +244,11 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
         new.expected_close_date,
         info.kind == StageKind::Won,
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await
     .map_err(not_found_on_fk)?;
-    let deal = fetch(&mut tx, scope, id).await?;
-    audit::record(
-        &mut tx,
-        scope,
+    let deal = fetch(&mut work, scope, id).await?;
+    work.audit(
         "deal.created",
         "deal",
         Some(id.0),
@@ -262,15 +256,13 @@ pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Dea
                "contact_id": deal.contact_id, "owner_id": deal.owner_id}),
     )
     .await?;
-    tx.commit().await?;
-    live::changed([change_of(scope, &deal, ChangeOp::Insert)]);
-    Ok(deal)
+    work.changed([change_of(&work, &deal, ChangeOp::Insert)]);
+    work.finish(deal).await
 }
 
 /// The board announcement of a change of `deal` (D-019).
-fn change_of(scope: &Scope, deal: &Deal, op: ChangeOp) -> DealChange {
-    DealChange::new(
-        scope.org_id,
+fn change_of(work: &Work, deal: &Deal, op: ChangeOp) -> DealChange {
+    work.deal_change(
         deal.pipeline_id.0,
         deal.id.0,
         deal.stage_id.0,
@@ -293,7 +285,7 @@ struct ForUpdate {
     #[sqlx(flatten)]
     deal: Row,
     target_pipeline_id: Option<Uuid>,
-    target_kind: Option<String>,
+    target_kind: Option<StageKind>,
     target_probability: Option<i16>,
     column_end: Option<String>,
 }
@@ -375,9 +367,14 @@ async fn beside(
 /// Changes a deal: any of its fields, its stage and its place in a column. One row is written, with its audit entry in
 /// the same statement: a move to another column is the tenant `BEGIN`, one read, one write and `COMMIT`; a drop beside a
 /// card reads that card and its neighbour in one more statement.
-pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch) -> Result<Deal> {
-    let mut tx = scope.begin(pool).await?;
-    let read = read_for_update(&mut tx, scope, id, patch.stage_id).await?;
+pub async fn update(
+    pool: &PgPool,
+    scope: &Scope,
+    id: DealId,
+    patch: &DealPatch,
+) -> Result<Done<Deal>> {
+    let mut work = scope.write(pool).await?;
+    let read = read_for_update(&mut work, scope, id, patch.stage_id).await?;
     let before = read.deal.into_deal()?;
     scope.require(Action::UpdateDeal {
         own: before.owner_id == Some(scope.user_id),
@@ -401,7 +398,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     ) else {
         return Err(Error::NotFound);
     };
-    let kind: StageKind = target_kind.parse().map_err(|_| Error::Internal)?;
+    let kind = target_kind;
     if target_pipeline != before.pipeline_id.0 {
         return Err(Error::field(
             "stage_id",
@@ -419,7 +416,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     }
     let position = if change.before_id.is_some() || change.after_id.is_some() {
         beside(
-            &mut tx,
+            &mut work,
             scope,
             target,
             id,
@@ -456,7 +453,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
     let now = OffsetDateTime::now_utc();
     let now = now
         .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .map_err(|_| Error::Internal)?;
+        .map_err(Error::internal_from)?;
     let explicit = if probability_set {
         probability
     } else {
@@ -475,7 +472,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
         owner_id: change.owner_id.unwrap_or(before.owner_id),
         amount,
         probability: u8::try_from(explicit.unwrap_or(stage_probability))
-            .map_err(|_| Error::Internal)?,
+            .map_err(Error::internal_from)?,
         probability_explicit: explicit.is_some(),
         expected_close_date: change
             .expected_close_date
@@ -555,7 +552,7 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
         .bind(action)
         .bind(scope.request_id.as_deref())
         .bind(&changes)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **work)
         .await
         .map_err(not_found_on_fk)?
         .ok_or_else(stale_version)?
@@ -566,10 +563,9 @@ pub async fn update(pool: &PgPool, scope: &Scope, id: DealId, patch: &DealPatch)
         super::diff(&to_value(&before), &to_value(&after)),
         "the audit entry of a deal update differs from the change made"
     );
-    audit::written(scope.org_id);
-    tx.commit().await?;
-    live::changed([change_of(scope, &after, ChangeOp::Update)]);
-    Ok(after)
+    work.audited_by_statement();
+    work.changed([change_of(&work, &after, ChangeOp::Update)]);
+    work.finish(after).await
 }
 
 fn to_value(deal: &Deal) -> Value {
@@ -590,29 +586,26 @@ fn to_value(deal: &Deal) -> Value {
 }
 
 /// Deletes a deal (managers and admins), with its activities.
-pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<()> {
+pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Done<()>> {
     scope.require(Action::DeleteDeal)?;
-    let mut tx = scope.begin(pool).await?;
-    let deal = fetch(&mut tx, scope, id).await?;
+    let mut work = scope.write(pool).await?;
+    let deal = fetch(&mut work, scope, id).await?;
     sqlx::query!(
         "delete from deals where org_id = $1 and id = $2",
         scope.org_id.0,
         id.0
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
-    audit::record(
-        &mut tx,
-        scope,
+    work.audit(
         "deal.deleted",
         "deal",
         Some(id.0),
         json!({"title": deal.title}),
     )
     .await?;
-    tx.commit().await?;
-    live::changed([change_of(scope, &deal, ChangeOp::Delete)]);
-    Ok(())
+    work.changed([change_of(&work, &deal, ChangeOp::Delete)]);
+    work.finish(()).await
 }
 
 fn encode_column_cursor(deal: &Deal) -> String {
@@ -710,7 +703,7 @@ pub async fn column(
     cursor: Option<&str>,
 ) -> Result<Page<Deal>> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let info = stage(&mut tx, scope, stage_id).await?;
     if info.pipeline_id != pipeline.0 {
         return Err(Error::NotFound);
@@ -733,9 +726,9 @@ struct StageTotal {
 impl StageTotal {
     /// What a column shows for this currency: the weighted total divided once, here.
     fn shown(&self) -> Result<CurrencyTotal> {
-        let too_large = |_| Error::Internal;
+        let too_large = Error::internal_from;
         Ok(CurrencyTotal {
-            currency: Currency::parse(&self.currency).map_err(|_| Error::Internal)?,
+            currency: Currency::parse(&self.currency).map_err(Error::internal)?,
             count: self.with_amount,
             total_minor: i64::try_from(self.total).map_err(too_large)?,
             weighted_minor: i64::try_from(self.weighted_x100 / 100).map_err(too_large)?,
@@ -747,7 +740,7 @@ impl StageTotal {
 /// deals, and the first page of cards.
 pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result<Board> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let name = sqlx::query_scalar!(
         "select name from pipelines where org_id = $1 and id = $2",
         scope.org_id.0,
@@ -757,8 +750,8 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     .await?
     .ok_or(Error::NotFound)?;
     let stages = sqlx::query!(
-        "select id, name, position, probability, kind, rot_days from pipeline_stages
-         where org_id = $1 and pipeline_id = $2 order by position",
+        r#"select id, name, position, probability, kind as "kind: StageKind", rot_days from pipeline_stages
+           where org_id = $1 and pipeline_id = $2 order by position"#,
         scope.org_id.0,
         pipeline.0
     )
@@ -782,14 +775,14 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
     .await?;
     let mut totals: Vec<StageTotal> = Vec::new();
     for g in groups {
-        let sum: i128 = g.total.parse().map_err(|_| Error::Internal)?;
+        let sum: i128 = g.total.parse().map_err(Error::internal_from)?;
         let probability = match g.probability {
             Some(p) => p,
             None => stages
                 .iter()
                 .find(|s| s.id == g.stage_id)
                 .map(|s| s.probability)
-                .ok_or(Error::Internal)?,
+                .ok_or_else(|| Error::internal("a total of a stage the board does not have"))?,
         };
         let at = match totals
             .iter()
@@ -836,7 +829,7 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
             name: s.name,
             position: s.position,
             probability: s.probability,
-            kind: s.kind.parse().map_err(|_| Error::Internal)?,
+            kind: s.kind,
             rot_days: s.rot_days,
             count,
             currency: main.map(|t| t.currency),
@@ -857,7 +850,7 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
 /// The workspace's first pipeline (the board shown when none is chosen).
 pub async fn default_pipeline(pool: &PgPool, scope: &Scope) -> Result<PipelineId> {
     scope.require(Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let id = sqlx::query_scalar!(
         "select id from pipelines where org_id = $1 order by position, name limit 1",
         scope.org_id.0

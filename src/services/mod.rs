@@ -1,7 +1,9 @@
-//! One module per resource. Every function that touches workspace data takes a [`Scope`] first and works inside a
-//! [`crate::db::tenant`] transaction.
+//! One module per resource. Every function that touches workspace data takes a [`Scope`] first. It reads in the
+//! scope's read-only transaction ([`Scope::read`]) and changes data in a unit of work ([`Scope::write`]); a service
+//! that changes data returns a [`Done`], whose follow-up work the front door hands to [`AfterCommit`].
 
 pub mod activities;
+mod after_commit;
 pub mod audit;
 pub mod contact_csv;
 pub mod contacts;
@@ -9,11 +11,13 @@ pub mod deals;
 pub mod live;
 pub mod organizations;
 pub mod pipelines;
-pub mod request;
 pub mod users;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::after_commit::AfterCommit;
+use crate::db::{Access, Actor, Tx};
+pub use crate::db::{Committed, Done, Work};
 use crate::domain::{OrgId, Role, UserId};
 use crate::policy::{self, Action};
 
@@ -38,16 +42,37 @@ impl Scope {
         policy::require(self.role, action)
     }
 
-    /// Opens this scope's tenant transaction, confirming in its first message that the person is still a member with
-    /// this role (`Error::ScopeChanged` otherwise) and that the browser session, if any, is still signed in
+    /// Opens this scope's read-only transaction, confirming in its first message that the person is still a member
+    /// with this role (`Error::ScopeChanged` otherwise) and that the browser session, if any, is still signed in
     /// (`Error::Unauthenticated` otherwise, D-018).
-    pub async fn begin(&self, pool: &sqlx::PgPool) -> crate::Result<crate::db::Tx> {
+    pub async fn read(&self, pool: &sqlx::PgPool) -> crate::Result<Tx> {
+        self.open(pool, Access::Read).await
+    }
+
+    /// Opens this scope's unit of work: a read-write transaction confirmed as [`Scope::read`]'s is, which audits
+    /// what it changes.
+    pub async fn write(&self, pool: &sqlx::PgPool) -> crate::Result<Work> {
+        let tx = self.open(pool, Access::Write).await?;
+        Ok(Work::new(tx, self.actor()))
+    }
+
+    /// Who this scope's units of work act for.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            org: self.org_id,
+            user: self.user_id,
+            request_id: self.request_id.clone(),
+        }
+    }
+
+    async fn open(&self, pool: &sqlx::PgPool, access: Access) -> crate::Result<Tx> {
         Ok(crate::db::member(
             pool,
             self.org_id,
             self.user_id,
             self.role,
             self.session.as_ref(),
+            access,
         )
         .await?)
     }

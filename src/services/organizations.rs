@@ -1,6 +1,6 @@
 //! Workspaces and who belongs to them.
 
-use super::Scope;
+use super::{Done, Scope, Work};
 use crate::db::{self, Tx};
 use crate::domain::{OrgId, OrgName, Role, UserId};
 use crate::model::{Membership, Organization};
@@ -54,7 +54,7 @@ pub async fn scope_for(
 
 /// The workspace a scope acts in.
 pub async fn get(pool: &sqlx::PgPool, scope: &Scope) -> Result<Organization> {
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
     let row = sqlx::query!(
         "select id, name from organizations where id = $1",
         scope.org_id.0
@@ -68,29 +68,29 @@ pub async fn get(pool: &sqlx::PgPool, scope: &Scope) -> Result<Organization> {
     })
 }
 
-/// Creates a workspace inside an open transaction with `user` as its admin and the default pipeline; returns the new
-/// admin scope. The transaction is switched into the new workspace.
+/// Creates a workspace in `tx` with `user` as its admin and the default pipeline. The transaction is switched into the
+/// new workspace and goes on as the new admin's unit of work.
 pub async fn create_in(
-    tx: &mut Tx,
+    mut tx: Tx,
     user: UserId,
     name: &OrgName,
     request_id: Option<String>,
-) -> Result<Scope> {
+) -> Result<(Work, Scope)> {
     let org = OrgId::new();
-    db::enter(tx, Some(org), Some(user)).await?;
+    db::enter(&mut tx, Some(org), Some(user)).await?;
     sqlx::query!(
         "insert into organizations (id, name) values ($1, $2)",
         org.0,
         name.as_str()
     )
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     sqlx::query!(
         "insert into memberships (org_id, user_id, role) values ($1, $2, 'admin')",
         org.0,
         user.0
     )
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     let scope = Scope {
         org_id: org,
@@ -99,26 +99,23 @@ pub async fn create_in(
         request_id,
         session: None,
     };
-    super::audit::record(
-        tx,
-        &scope,
+    let mut work = Work::new(tx, scope.actor());
+    work.audit(
         "organization.created",
         "organization",
         Some(org.0),
         serde_json::json!({"name": name}),
     )
     .await?;
-    super::audit::record(
-        tx,
-        &scope,
+    work.audit(
         "member.added",
         "membership",
         Some(user.0),
         serde_json::json!({"user_id": user, "role": "admin"}),
     )
     .await?;
-    super::pipelines::create_default(tx, &scope).await?;
-    Ok(scope)
+    super::pipelines::create_default(&mut work).await?;
+    Ok((work, scope))
 }
 
 /// Creates another workspace for a signed-in person (they become its admin).
@@ -127,15 +124,14 @@ pub async fn create(
     user: UserId,
     name: &str,
     request_id: Option<String>,
-) -> Result<Membership> {
+) -> Result<Done<Membership>> {
     let name = OrgName::parse(name).map_err(|m| Error::field("name", m))?;
-    let mut tx = pool.begin().await?;
-    let scope = create_in(&mut tx, user, &name, request_id).await?;
-    tx.commit().await?;
+    let (work, scope) = create_in(pool.begin().await?, user, &name, request_id).await?;
     tracing::info!(org.id = %scope.org_id, "workspace created");
-    Ok(Membership {
+    work.finish(Membership {
         id: scope.org_id,
         name: name.to_string(),
         role: Role::Admin,
     })
+    .await
 }

@@ -2,8 +2,9 @@
 
 use serde_json::json;
 
-use super::Scope;
-use super::live::{self, ChangeOp, DealChange};
+use super::Done;
+use super::{Scope, Work};
+use crate::db::ChangeOp;
 use crate::db::Tx;
 use crate::domain::{PipelineId, StageId, StageKind};
 use crate::error::OnConstraint;
@@ -23,33 +24,32 @@ pub const DEFAULT_STAGES: [(&str, i16, StageKind); 6] = [
 ];
 
 /// Creates the default "Sales" pipeline in the scope's workspace.
-pub async fn create_default(tx: &mut Tx, scope: &Scope) -> Result<PipelineId> {
+pub async fn create_default(work: &mut Work) -> Result<PipelineId> {
+    let org = work.org();
     let id = PipelineId::new();
     sqlx::query!(
         "insert into pipelines (id, org_id, name) values ($1, $2, 'Sales')",
         id.0,
-        scope.org_id.0
+        org.0
     )
-    .execute(&mut **tx)
+    .execute(&mut ***work)
     .await?;
     for (position, (name, probability, kind)) in DEFAULT_STAGES.iter().enumerate() {
         sqlx::query!(
             "insert into pipeline_stages (id, org_id, pipeline_id, name, position, probability, kind)
              values ($1, $2, $3, $4, $5, $6, $7)",
             StageId::new().0,
-            scope.org_id.0,
+            org.0,
             id.0,
             name,
             position as i32,
             probability,
             kind.as_str(),
         )
-        .execute(&mut **tx)
+        .execute(&mut ***work)
         .await?;
     }
-    super::audit::record(
-        tx,
-        scope,
+    work.audit(
         "pipeline.created",
         "pipeline",
         Some(id.0),
@@ -62,21 +62,32 @@ pub async fn create_default(tx: &mut Tx, scope: &Scope) -> Result<PipelineId> {
 /// Every pipeline of the workspace with its stages in order.
 pub async fn list(pool: &sqlx::PgPool, scope: &Scope) -> Result<Vec<Pipeline>> {
     scope.require(crate::policy::Action::ReadWorkspace)?;
-    let mut tx = scope.begin(pool).await?;
+    let mut tx = scope.read(pool).await?;
+    let pipelines = load(&mut tx, scope, None).await?;
+    tx.commit().await?;
+    Ok(pipelines)
+}
+
+/// The workspace's pipelines (or only `only`), each with its stages in order.
+async fn load(tx: &mut Tx, scope: &Scope, only: Option<PipelineId>) -> Result<Vec<Pipeline>> {
     let pipelines = sqlx::query!(
-        "select id, name from pipelines where org_id = $1 order by position, name",
-        scope.org_id.0
+        "select id, name from pipelines where org_id = $1 and ($2::uuid is null or id = $2)
+         order by position, name",
+        scope.org_id.0,
+        only.map(|p| p.0),
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let stages = sqlx::query!(
-        "select id, pipeline_id, name, position, probability, kind, rot_days from pipeline_stages
-         where org_id = $1 order by pipeline_id, position",
-        scope.org_id.0
+        r#"select id, pipeline_id, name, position, probability, kind as "kind: StageKind", rot_days
+           from pipeline_stages
+           where org_id = $1 and ($2::uuid is null or pipeline_id = $2)
+           order by pipeline_id, position"#,
+        scope.org_id.0,
+        only.map(|p| p.0),
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(pipelines
         .into_iter()
         .map(|p| Pipeline {
@@ -90,12 +101,21 @@ pub async fn list(pool: &sqlx::PgPool, scope: &Scope) -> Result<Vec<Pipeline>> {
                     name: s.name.clone(),
                     position: s.position,
                     probability: s.probability,
-                    kind: s.kind.parse().unwrap_or(StageKind::Open),
+                    kind: s.kind,
                     rot_days: s.rot_days,
                 })
                 .collect(),
         })
         .collect())
+}
+
+/// One pipeline of the workspace, with its stages in order, read in `tx`.
+async fn load_one(tx: &mut Tx, scope: &Scope, id: PipelineId) -> Result<Pipeline> {
+    load(tx, scope, Some(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound)
 }
 
 // Configuring pipelines and stages (admins) ------------------------------------------------------------------------
@@ -106,11 +126,11 @@ fn name_taken() -> Error {
 
 /// One pipeline of the workspace, with its stages in order.
 pub async fn get(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Result<Pipeline> {
-    list(pool, scope)
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or(Error::NotFound)
+    scope.require(crate::policy::Action::ReadWorkspace)?;
+    let mut tx = scope.read(pool).await?;
+    let pipeline = load_one(&mut tx, scope, id).await?;
+    tx.commit().await?;
+    Ok(pipeline)
 }
 
 /// Locks the pipeline's row for this transaction: stage changes of one pipeline happen one at a time.
@@ -133,16 +153,14 @@ async fn stage_order(
     id: PipelineId,
 ) -> Result<Vec<(StageId, StageKind)>> {
     let rows = sqlx::query!(
-        "select id, kind from pipeline_stages where org_id = $1 and pipeline_id = $2 order by position",
+        r#"select id, kind as "kind: StageKind" from pipeline_stages where org_id = $1 and pipeline_id = $2
+           order by position"#,
         scope.org_id.0,
         id.0
     )
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (StageId(r.id), r.kind.parse().unwrap_or(StageKind::Open)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (StageId(r.id), r.kind)).collect())
 }
 
 /// Writes positions 0..n in the given order (the unique constraint is checked at commit).
@@ -186,7 +204,11 @@ async fn insert_stage(
 }
 
 /// Creates a pipeline with the given stages (the default six when none are given).
-pub async fn create(pool: &sqlx::PgPool, scope: &Scope, input: &PipelineInput) -> Result<Pipeline> {
+pub async fn create(
+    pool: &sqlx::PgPool,
+    scope: &Scope,
+    input: &PipelineInput,
+) -> Result<Done<Pipeline>> {
     scope.require(Action::ConfigurePipelines)?;
     let (name, stages) = input.parse()?;
     let stages = stages.unwrap_or_else(|| {
@@ -200,7 +222,7 @@ pub async fn create(pool: &sqlx::PgPool, scope: &Scope, input: &PipelineInput) -
             })
             .collect()
     });
-    let mut tx = scope.begin(pool).await?;
+    let mut work = scope.write(pool).await?;
     let id = PipelineId::new();
     sqlx::query!(
         "insert into pipelines (id, org_id, name, position)
@@ -209,24 +231,22 @@ pub async fn create(pool: &sqlx::PgPool, scope: &Scope, input: &PipelineInput) -
         scope.org_id.0,
         name
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await
     .on_constraint("pipelines_name_key", name_taken)?;
     for (i, s) in stages.iter().enumerate() {
-        insert_stage(&mut tx, scope, id, i as i32, s).await?;
+        insert_stage(&mut work, scope, id, i as i32, s).await?;
     }
     let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
-    super::audit::record(
-        &mut tx,
-        scope,
+    work.audit(
         "pipeline.created",
         "pipeline",
         Some(id.0),
         json!({"name": name, "stages": names}),
     )
     .await?;
-    tx.commit().await?;
-    get(pool, scope, id).await
+    let pipeline = load_one(&mut work, scope, id).await?;
+    work.finish(pipeline).await
 }
 
 /// Renames a pipeline or moves it among the workspace's pipelines.
@@ -235,7 +255,7 @@ pub async fn update(
     scope: &Scope,
     id: PipelineId,
     patch: &PipelinePatch,
-) -> Result<Pipeline> {
+) -> Result<Done<Pipeline>> {
     scope.require(Action::ConfigurePipelines)?;
     let mut v = crate::domain::Validator::new();
     let name = patch
@@ -243,14 +263,14 @@ pub async fn update(
         .as_deref()
         .and_then(|n| v.check("name", crate::model::pipelines_stage_name(n)));
     v.finish(|| Some(()))?;
-    let mut tx = scope.begin(pool).await?;
-    lock(&mut tx, scope, id).await?;
+    let mut work = scope.write(pool).await?;
+    lock(&mut work, scope, id).await?;
     let before = sqlx::query!(
         "select name, position from pipelines where org_id = $1 and id = $2",
         scope.org_id.0,
         id.0
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **work)
     .await?;
     sqlx::query!(
         "update pipelines set name = coalesce($3, name), position = coalesce($4, position)
@@ -260,28 +280,25 @@ pub async fn update(
         name,
         patch.position,
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await
     .on_constraint("pipelines_name_key", name_taken)?;
-    super::audit::record(
-        &mut tx,
-        scope,
-        "pipeline.updated",
+    work.audit("pipeline.updated",
         "pipeline",
         Some(id.0),
         json!({"name": {"from": before.name, "to": name.as_deref().unwrap_or(&before.name)},
                "position": {"from": before.position, "to": patch.position.unwrap_or(before.position)}}),
     )
     .await?;
-    tx.commit().await?;
-    get(pool, scope, id).await
+    let pipeline = load_one(&mut work, scope, id).await?;
+    work.finish(pipeline).await
 }
 
 /// Deletes a pipeline that holds no deals; a workspace always keeps one.
-pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Result<()> {
+pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Result<Done<()>> {
     scope.require(Action::ConfigurePipelines)?;
-    let mut tx = scope.begin(pool).await?;
-    lock(&mut tx, scope, id).await?;
+    let mut work = scope.write(pool).await?;
+    lock(&mut work, scope, id).await?;
     // Through the pipeline's stages: each is one probe of deals_stage_position_idx.
     let deals = sqlx::query_scalar!(
         r#"select count(*) as "n!" from pipeline_stages s
@@ -290,7 +307,7 @@ pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Resul
         scope.org_id.0,
         id.0
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **work)
     .await?;
     if deals > 0 {
         return Err(Error::Conflict(format!(
@@ -302,7 +319,7 @@ pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Resul
         scope.org_id.0,
         id.0
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **work)
     .await?;
     if others == 0 {
         return Err(Error::Conflict(
@@ -314,19 +331,16 @@ pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Resul
         scope.org_id.0,
         id.0
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **work)
     .await?;
-    super::audit::record(
-        &mut tx,
-        scope,
+    work.audit(
         "pipeline.deleted",
         "pipeline",
         Some(id.0),
         json!({"name": name}),
     )
     .await?;
-    tx.commit().await?;
-    Ok(())
+    work.finish(()).await
 }
 
 /// Where a stage lives and what it is.
@@ -340,7 +354,8 @@ struct StageRow {
 
 async fn stage_row(tx: &mut Tx, scope: &Scope, id: StageId) -> Result<StageRow> {
     let r = sqlx::query!(
-        "select pipeline_id, name, probability, kind, rot_days from pipeline_stages where org_id = $1 and id = $2",
+        r#"select pipeline_id, name, probability, kind as "kind: StageKind", rot_days from pipeline_stages
+           where org_id = $1 and id = $2"#,
         scope.org_id.0,
         id.0
     )
@@ -351,7 +366,7 @@ async fn stage_row(tx: &mut Tx, scope: &Scope, id: StageId) -> Result<StageRow> 
         pipeline: PipelineId(r.pipeline_id),
         name: r.name,
         probability: r.probability,
-        kind: r.kind.parse().map_err(|_| Error::Internal)?,
+        kind: r.kind,
         rot_days: r.rot_days,
     })
 }
@@ -369,12 +384,12 @@ pub async fn add_stage(
     scope: &Scope,
     pipeline: PipelineId,
     input: &StageInput,
-) -> Result<Stage> {
+) -> Result<Done<Stage>> {
     scope.require(Action::ConfigurePipelines)?;
     let stage = input.parse()?;
-    let mut tx = scope.begin(pool).await?;
-    lock(&mut tx, scope, pipeline).await?;
-    let mut order: Vec<StageId> = stage_order(&mut tx, scope, pipeline)
+    let mut work = scope.write(pool).await?;
+    lock(&mut work, scope, pipeline).await?;
+    let mut order: Vec<StageId> = stage_order(&mut work, scope, pipeline)
         .await?
         .into_iter()
         .map(|(id, _)| id)
@@ -385,12 +400,10 @@ pub async fn add_stage(
     let at = input
         .position
         .map_or(order.len(), |p| (p.max(0) as usize).min(order.len()));
-    let id = insert_stage(&mut tx, scope, pipeline, order.len() as i32, &stage).await?;
+    let id = insert_stage(&mut work, scope, pipeline, order.len() as i32, &stage).await?;
     order.insert(at, id);
-    renumber(&mut tx, scope, &order).await?;
-    super::audit::record(
-        &mut tx,
-        scope,
+    renumber(&mut work, scope, &order).await?;
+    work.audit(
         "stage.created",
         "stage",
         Some(id.0),
@@ -398,8 +411,8 @@ pub async fn add_stage(
                "probability": stage.probability, "rot_days": stage.rot_days, "position": at}),
     )
     .await?;
-    tx.commit().await?;
-    stage_of(get(pool, scope, pipeline).await?, id)
+    let stage = stage_of(load_one(&mut work, scope, pipeline).await?, id)?;
+    work.finish(stage).await
 }
 
 /// Renames a stage, changes its default probability or rot days, or moves it within its pipeline.
@@ -408,7 +421,7 @@ pub async fn update_stage(
     scope: &Scope,
     id: StageId,
     patch: &StagePatch,
-) -> Result<Stage> {
+) -> Result<Done<Stage>> {
     use crate::model::{pipelines_probability, pipelines_rot_days, pipelines_stage_name};
     scope.require(Action::ConfigurePipelines)?;
     let mut v = crate::domain::Validator::new();
@@ -425,9 +438,9 @@ pub async fn update_stage(
         Some(Some(d)) => v.check("rot_days", pipelines_rot_days(d)).map(Some),
     };
     v.finish(|| Some(()))?;
-    let mut tx = scope.begin(pool).await?;
-    let before = stage_row(&mut tx, scope, id).await?;
-    lock(&mut tx, scope, before.pipeline).await?;
+    let mut work = scope.write(pool).await?;
+    let before = stage_row(&mut work, scope, id).await?;
+    lock(&mut work, scope, before.pipeline).await?;
     if probability.is_some() && before.kind != StageKind::Open {
         return Err(Error::field(
             "probability",
@@ -445,22 +458,19 @@ pub async fn update_stage(
         rot_days.is_some(),
         rot_days.flatten(),
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
     if let Some(p) = patch.position {
-        let mut order: Vec<StageId> = stage_order(&mut tx, scope, before.pipeline)
+        let mut order: Vec<StageId> = stage_order(&mut work, scope, before.pipeline)
             .await?
             .into_iter()
             .map(|(s, _)| s)
             .filter(|s| *s != id)
             .collect();
         order.insert((p.max(0) as usize).min(order.len()), id);
-        renumber(&mut tx, scope, &order).await?;
+        renumber(&mut work, scope, &order).await?;
     }
-    super::audit::record(
-        &mut tx,
-        scope,
-        "stage.updated",
+    work.audit("stage.updated",
         "stage",
         Some(id.0),
         json!({"name": {"from": before.name, "to": name.as_deref().unwrap_or(&before.name)},
@@ -469,8 +479,8 @@ pub async fn update_stage(
                "position": patch.position}),
     )
     .await?;
-    tx.commit().await?;
-    stage_of(get(pool, scope, before.pipeline).await?, id)
+    let stage = stage_of(load_one(&mut work, scope, before.pipeline).await?, id)?;
+    work.finish(stage).await
 }
 
 /// Deletes a stage. One that holds deals needs `move_to`: another stage of the same pipeline and of the same kind
@@ -481,12 +491,12 @@ pub async fn delete_stage(
     scope: &Scope,
     id: StageId,
     move_to: Option<StageId>,
-) -> Result<()> {
+) -> Result<Done<()>> {
     scope.require(Action::ConfigurePipelines)?;
-    let mut tx = scope.begin(pool).await?;
-    let stage = stage_row(&mut tx, scope, id).await?;
-    lock(&mut tx, scope, stage.pipeline).await?;
-    let order = stage_order(&mut tx, scope, stage.pipeline).await?;
+    let mut work = scope.write(pool).await?;
+    let stage = stage_row(&mut work, scope, id).await?;
+    lock(&mut work, scope, stage.pipeline).await?;
+    let order = stage_order(&mut work, scope, stage.pipeline).await?;
     if stage.kind == StageKind::Open
         && order.iter().filter(|(_, k)| *k == StageKind::Open).count() == 1
     {
@@ -499,7 +509,7 @@ pub async fn delete_stage(
         scope.org_id.0,
         id.0
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **work)
     .await?;
     let mut changes = Vec::with_capacity(deals.len());
     if !deals.is_empty() {
@@ -530,7 +540,7 @@ pub async fn delete_stage(
             }
             Some(_) => {}
         }
-        let mut prev = super::deals::last_position(&mut tx, scope, target).await?;
+        let mut prev = super::deals::last_position(&mut work, scope, target).await?;
         for d in &deals {
             let next = super::deals::key_between(prev.as_ref(), None)?;
             let moved = sqlx::query!(
@@ -541,10 +551,9 @@ pub async fn delete_stage(
                 target.0,
                 next.as_str()
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **work)
             .await?;
-            changes.push(DealChange::new(
-                scope.org_id,
+            changes.push(work.deal_change(
                 moved.pipeline_id,
                 d.id,
                 target.0,
@@ -559,20 +568,16 @@ pub async fn delete_stage(
         scope.org_id.0,
         id.0
     )
-    .execute(&mut *tx)
+    .execute(&mut **work)
     .await?;
     let rest: Vec<StageId> = order.iter().map(|(s, _)| *s).filter(|s| *s != id).collect();
-    renumber(&mut tx, scope, &rest).await?;
-    super::audit::record(
-        &mut tx,
-        scope,
-        "stage.deleted",
+    renumber(&mut work, scope, &rest).await?;
+    work.audit("stage.deleted",
         "stage",
         Some(id.0),
         json!({"pipeline_id": stage.pipeline, "name": stage.name, "moved_deals": deals.len(), "move_to": move_to}),
     )
     .await?;
-    tx.commit().await?;
-    live::changed(changes);
-    Ok(())
+    work.changed(changes);
+    work.finish(()).await
 }

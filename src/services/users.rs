@@ -1,6 +1,6 @@
 //! People: sign-up, sign-in, profile.
 
-use super::organizations;
+use super::{Done, organizations};
 use crate::auth::{password, throttle};
 use crate::domain::{Role, UserId};
 use crate::error::OnConstraint;
@@ -13,7 +13,7 @@ pub async fn signup(
     pool: &sqlx::PgPool,
     input: &SignupInput,
     request_id: Option<String>,
-) -> Result<SignupOutcome> {
+) -> Result<Done<SignupOutcome>> {
     let valid = ValidSignup::parse(input)?;
     let hash = password::hash(&valid.password).await?;
     let user = UserId::new();
@@ -30,20 +30,16 @@ pub async fn signup(
     .on_constraint("users_email_key", || {
         Error::field("email", "is already registered; sign in instead")
     })?;
-    let scope =
-        organizations::create_in(&mut tx, user, &valid.organization_name, request_id).await?;
-    super::audit::record(
-        &mut tx,
-        &scope,
+    let (mut work, scope) =
+        organizations::create_in(tx, user, &valid.organization_name, request_id).await?;
+    work.audit(
         "user.signed_up",
         "user",
         Some(user.0),
         serde_json::json!({}),
     )
     .await?;
-    tx.commit().await?;
-    tracing::info!(user.id = %user, org.id = %scope.org_id, "signed up");
-    Ok(SignupOutcome {
+    let outcome = SignupOutcome {
         user: User {
             id: user,
             email: valid.email.to_string(),
@@ -54,7 +50,10 @@ pub async fn signup(
             name: valid.organization_name.to_string(),
         },
         role: Role::Admin,
-    })
+    };
+    let done = work.finish(outcome).await?;
+    tracing::info!(user.id = %user, org.id = %scope.org_id, "signed up");
+    Ok(done)
 }
 
 /// Checks an e-mail and password. Unknown e-mail and wrong password answer the same error after the same work;

@@ -49,7 +49,7 @@ pub fn ContactPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the contact…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) if e.code == "not_found" => view! { <Missing what="Contact" back="/contacts" back_label="Back to contacts"/> }.into_any(),
+                        Err(e) if e.code == crate::error::ErrorCode::NotFound => view! { <Missing what="Contact" back="/contacts" back_label="Back to contacts"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                         Ok(ContactData { contact, deals, pipelines, timeline }) => {
                             let contact_id = contact.id;

@@ -33,7 +33,7 @@ pub fn DealPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading the deal…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) if e.code == "not_found" => view! { <Missing what="Deal" back="/pipeline" back_label="Back to the pipeline"/> }.into_any(),
+                        Err(e) if e.code == crate::error::ErrorCode::NotFound => view! { <Missing what="Deal" back="/pipeline" back_label="Back to the pipeline"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                         Ok(data) => {
                             let deal_id = data.deal.id;
@@ -75,7 +75,7 @@ pub fn DealPage() -> impl IntoView {
 }
 
 fn conflict_or_message(e: &ApiError) -> AnyView {
-    if e.code == "conflict" {
+    if e.code == crate::error::ErrorCode::Conflict {
         view! {
             <div class="form-error" role="alert">
                 {e.message.clone()} " "

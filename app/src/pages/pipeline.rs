@@ -27,7 +27,7 @@ pub fn PipelinePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(data) => view! { <BoardView data/> }.into_any(),
-                        Err(e) if e.code == "not_found" => view! { <Missing what="Pipeline" back="/pipeline" back_label="Show the first pipeline"/> }.into_any(),
+                        Err(e) if e.code == crate::error::ErrorCode::NotFound => view! { <Missing what="Pipeline" back="/pipeline" back_label="Show the first pipeline"/> }.into_any(),
                         Err(e) => view! { <p class="form-error" role="alert">{e.message}</p> }.into_any(),
                     }
                 })}
@@ -172,7 +172,7 @@ fn BoardView(data: BoardData) -> impl IntoView {
                 Err(e) => {
                     // The card goes back where it was, and the person is told why.
                     board.set(snapshot);
-                    let text = if e.code == "conflict" {
+                    let text = if e.code == crate::error::ErrorCode::Conflict {
                         format!(
                             "“{}” was changed by someone else meanwhile, so it was not moved. The board now shows the latest.",
                             deal.title

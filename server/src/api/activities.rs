@@ -17,7 +17,7 @@ pub async fn create(
     Scoped(scope): Scoped,
     JsonBody(input): JsonBody<ActivityInput>,
 ) -> Result<(StatusCode, Json<Activity>), ApiError> {
-    let activity = activities::create(&state.pool, &scope, &input).await?;
+    let activity = state.finish(activities::create(&state.pool, &scope, &input).await?);
     Ok((StatusCode::CREATED, Json(activity)))
 }
 

@@ -22,7 +22,8 @@ pub async fn signup(
     parts: Parts,
     JsonBody(input): JsonBody<SignupInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome = users::signup(&state.pool, &input, app::session::request_id(&parts)).await?;
+    let outcome =
+        state.finish(users::signup(&state.pool, &input, app::session::request_id(&parts)).await?);
     app::session::establish(
         &session,
         outcome.user.id,

@@ -31,7 +31,7 @@ pub async fn create(
     Scoped(scope): Scoped,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<(StatusCode, Json<Contact>), ApiError> {
-    let contact = contacts::create(&state.pool, &scope, &input).await?;
+    let contact = state.finish(contacts::create(&state.pool, &scope, &input).await?);
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
@@ -51,9 +51,9 @@ pub async fn update(
     Id(id): Id<ContactId>,
     JsonBody(input): JsonBody<ContactInput>,
 ) -> Result<Json<Contact>, ApiError> {
-    Ok(Json(
+    Ok(Json(state.finish(
         contacts::update(&state.pool, &scope, id, &input).await?,
-    ))
+    )))
 }
 
 /// `DELETE /api/contacts/{id}` → 204 (managers and admins).
@@ -62,7 +62,7 @@ pub async fn delete(
     Scoped(scope): Scoped,
     Id(id): Id<ContactId>,
 ) -> Result<StatusCode, ApiError> {
-    contacts::delete(&state.pool, &scope, id).await?;
+    state.finish(contacts::delete(&state.pool, &scope, id).await?);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -82,14 +82,19 @@ pub async fn export(
     Scoped(scope): Scoped,
     Params(query): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let export = contact_csv::export(&state.pool, &scope, &query.q).await?;
+    let export = state.finish(contact_csv::export(&state.pool, &scope, &query.q).await?);
     let stream = futures_util::stream::unfold(Some(export), |export| async move {
         let mut export = export?;
         match export.next_chunk().await {
             Ok(Some(bytes)) => Some((Ok(Bytes::from(bytes)), Some(export))),
             Ok(None) => None,
             // The status line has gone out: ending the body early tells the client the file is incomplete.
-            Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            Err(e) => {
+                if let Some(cause) = e.cause() {
+                    cause.log("contact export failed midway");
+                }
+                Some((Err(std::io::Error::other(e.to_string())), None))
+            }
         }
     });
     let name = format!(
@@ -171,7 +176,7 @@ async fn import_parts(
         }
     }
     let file = file.ok_or_else(|| bad("choose a CSV file to import".into()))?;
-    contact_csv::import(&state.pool, scope, &file, &map).await
+    Ok(state.finish(contact_csv::import(&state.pool, scope, &file, &map).await?))
 }
 
 /// Where the import form lands: the contacts page with the outcome in its query string (a summary; the first few

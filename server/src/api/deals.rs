@@ -18,7 +18,7 @@ pub async fn create(
     Scoped(scope): Scoped,
     JsonBody(form): JsonBody<DealForm>,
 ) -> Result<(StatusCode, Json<Deal>), ApiError> {
-    let deal = deals::create(&state.pool, &scope, &form).await?;
+    let deal = state.finish(deals::create(&state.pool, &scope, &form).await?);
     Ok((StatusCode::CREATED, Json(deal)))
 }
 
@@ -38,7 +38,9 @@ pub async fn update(
     Id(id): Id<DealId>,
     JsonBody(patch): JsonBody<DealPatch>,
 ) -> Result<Json<Deal>, ApiError> {
-    Ok(Json(deals::update(&state.pool, &scope, id, &patch).await?))
+    Ok(Json(state.finish(
+        deals::update(&state.pool, &scope, id, &patch).await?,
+    )))
 }
 
 /// `DELETE /api/deals/{id}` → 204 (managers and admins).
@@ -47,7 +49,7 @@ pub async fn delete(
     Scoped(scope): Scoped,
     Id(id): Id<DealId>,
 ) -> Result<StatusCode, ApiError> {
-    deals::delete(&state.pool, &scope, id).await?;
+    state.finish(deals::delete(&state.pool, &scope, id).await?);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -80,6 +80,10 @@ impl From<clearview::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // The one place a REST request's internal error is logged, with the span it was raised in.
+        if let Some(cause) = self.0.cause() {
+            cause.log("request failed");
+        }
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut error = json!({ "code": self.0.code(), "message": self.0.to_string() });
@@ -190,8 +194,9 @@ impl FromRequestParts<AppState> for Scoped {
 }
 
 pub(crate) fn session_of(parts: &Parts) -> Result<Session, ApiError> {
-    parts.extensions.get::<Session>().cloned().ok_or_else(|| {
-        tracing::error!("session layer missing");
-        ApiError(clearview::Error::Internal)
-    })
+    parts
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| ApiError(clearview::Error::internal("the session layer is missing")))
 }

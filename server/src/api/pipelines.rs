@@ -36,7 +36,7 @@ pub async fn create(
     Scoped(scope): Scoped,
     JsonBody(input): JsonBody<PipelineInput>,
 ) -> Result<(StatusCode, Json<Pipeline>), ApiError> {
-    let p = pipelines::create(&state.pool, &scope, &input).await?;
+    let p = state.finish(pipelines::create(&state.pool, &scope, &input).await?);
     Ok((StatusCode::CREATED, Json(p)))
 }
 
@@ -56,9 +56,9 @@ pub async fn update(
     Id(id): Id<PipelineId>,
     JsonBody(patch): JsonBody<PipelinePatch>,
 ) -> Result<Json<Pipeline>, ApiError> {
-    Ok(Json(
+    Ok(Json(state.finish(
         pipelines::update(&state.pool, &scope, id, &patch).await?,
-    ))
+    )))
 }
 
 /// `DELETE /api/pipelines/{id}` (admins) → 204; 409 while it holds deals or is the workspace's last.
@@ -67,7 +67,7 @@ pub async fn delete(
     Scoped(scope): Scoped,
     Id(id): Id<PipelineId>,
 ) -> Result<StatusCode, ApiError> {
-    pipelines::delete(&state.pool, &scope, id).await?;
+    state.finish(pipelines::delete(&state.pool, &scope, id).await?);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -78,7 +78,7 @@ pub async fn add_stage(
     Id(id): Id<PipelineId>,
     JsonBody(input): JsonBody<StageInput>,
 ) -> Result<(StatusCode, Json<Stage>), ApiError> {
-    let s = pipelines::add_stage(&state.pool, &scope, id, &input).await?;
+    let s = state.finish(pipelines::add_stage(&state.pool, &scope, id, &input).await?);
     Ok((StatusCode::CREATED, Json(s)))
 }
 
@@ -89,9 +89,9 @@ pub async fn update_stage(
     Id(id): Id<StageId>,
     JsonBody(patch): JsonBody<StagePatch>,
 ) -> Result<Json<Stage>, ApiError> {
-    Ok(Json(
+    Ok(Json(state.finish(
         pipelines::update_stage(&state.pool, &scope, id, &patch).await?,
-    ))
+    )))
 }
 
 /// `DELETE /api/stages/{id}?move_to=` (admins) → 204; a stage holding deals needs `move_to`.
@@ -101,7 +101,7 @@ pub async fn delete_stage(
     Id(id): Id<StageId>,
     Params(q): Params<StageDelete>,
 ) -> Result<StatusCode, ApiError> {
-    pipelines::delete_stage(&state.pool, &scope, id, q.move_to).await?;
+    state.finish(pipelines::delete_stage(&state.pool, &scope, id, q.move_to).await?);
     Ok(StatusCode::NO_CONTENT)
 }
 
