@@ -285,3 +285,77 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         "only session ids are keys"
     );
 }
+
+/// Change management: every migration applies, reverts and applies again on a database that holds data, and the
+/// schema then works as before (a sign-up, a contact, a deal).
+#[sqlx::test(migrations = false)]
+async fn every_migration_reverts_and_applies_again_on_a_database_with_data(pool: PgPool) {
+    use clearview::db::MIGRATOR;
+    use clearview::model::ContactInput;
+    use clearview::services::{contacts, deals};
+    let applied_count = |pool: PgPool| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from _sqlx_migrations where success")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    MIGRATOR.run(&pool).await.expect("apply every migration");
+    let total = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .count() as i64;
+    assert_eq!(applied_count(pool.clone()).await, total);
+
+    let fill = |pool: PgPool, email: &'static str| async move {
+        let out = workspace(&pool, email, "Revertible").await;
+        let scope = clearview::services::organizations::scope_for(
+            &pool,
+            out.user.id,
+            out.organization.id,
+            None,
+        )
+        .await
+        .unwrap();
+        let input = ContactInput {
+            first_name: "Grace".into(),
+            last_name: "Hopper".into(),
+            email: Some("grace@example.com".into()),
+            ..Default::default()
+        };
+        contacts::create(&pool, &scope, &input)
+            .await
+            .settle(&pool)
+            .await
+            .expect("a contact");
+        let form = clearview::model::DealForm {
+            title: "Compiler".into(),
+            ..Default::default()
+        };
+        deals::create(&pool, &scope, &form)
+            .await
+            .settle(&pool)
+            .await
+            .expect("a deal");
+    };
+    fill(pool.clone(), "ada@example.com").await;
+
+    MIGRATOR
+        .undo(&pool, 0)
+        .await
+        .expect("revert every migration, data and all");
+    assert_eq!(applied_count(pool.clone()).await, 0);
+    let left: i64 = sqlx::query_scalar(
+        "select count(*) from pg_tables where schemaname = 'public' and tablename <> '_sqlx_migrations'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "reverting every migration leaves no table behind");
+
+    MIGRATOR
+        .run(&pool)
+        .await
+        .expect("apply every migration again");
+    assert_eq!(applied_count(pool.clone()).await, total);
+    fill(pool.clone(), "ada@example.com").await;
+}

@@ -30,14 +30,6 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Key for signed tokens (invitation links, password resets, API tokens).
-    #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
-    pub secret_key: Option<String>,
-
-    /// SMTP server for outgoing mail (smtp://user:pass@host:port). Without it mail is kept in the dev mailbox.
-    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
-
     /// Sign a session out after this many minutes without a request.
     #[arg(long, env = "SESSION_IDLE_MINUTES", default_value_t = 60 * 12)]
     pub session_idle_minutes: i64,
