@@ -161,6 +161,12 @@ pub fn my_role() -> clearview::domain::Role {
         .unwrap_or(clearview::domain::Role::Rep)
 }
 
+/// Whether the policy table lets the signed-in member do `action`: the same function the server enforces, so a page
+/// shows a control exactly to those the server will let use it (the server refuses the rest all the same).
+pub fn can(action: clearview::policy::Action) -> bool {
+    clearview::policy::allows(my_role(), action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

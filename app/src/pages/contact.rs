@@ -1,14 +1,15 @@
 //! One contact: their details (editable), their deals (and a new one), and their activity timeline.
 
-use clearview::domain::{ContactId, Role, StageKind};
+use clearview::domain::{ContactId, StageKind};
 use clearview::model::{Contact, ContactInput, Pipeline, ValidContact};
+use clearview::policy::Action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FieldErrors, FormError, Missing, format_money, my_role};
+use crate::components::{FieldError, FieldErrors, FormError, Missing, can, format_money};
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
 use crate::pages::timeline::{LogActivityForm, Timeline};
@@ -194,7 +195,7 @@ fn EditContact(contact: Contact, update: ServerAction<UpdateContact>) -> impl In
 fn DeleteButton(contact: Contact) -> impl IntoView {
     let delete = ServerAction::<DeleteContact>::new();
     let name = contact.full_name();
-    (my_role() >= Role::Manager).then(|| view! {
+    can(Action::DeleteContact).then(|| view! {
         <ActionForm action=delete attr:class="danger-zone"
             on:submit=move |ev| {
                 let ok = window()

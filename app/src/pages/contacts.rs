@@ -1,13 +1,13 @@
 use clearview::model::{ContactInput, ContactSort, SortDir, ValidContact};
+use clearview::policy::Action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{FieldError, FieldErrors, FormError, encode_query_value, my_role};
+use crate::components::{FieldError, FieldErrors, FormError, can, encode_query_value};
 use crate::contacts::{CreateContact, list_contacts};
-use clearview::domain::Role;
 
 /// The contacts table: search as you type, sortable columns, keyset pages. Everything it shows is in the address
 /// (`?q=&sort=&dir=&cursor=`), so a page renders on the server, links can be shared, and it works without JavaScript.
@@ -107,7 +107,7 @@ pub fn ContactsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Contacts"</h1>
-                {(my_role() >= Role::Admin).then(|| view! {
+                {can(Action::ExportContacts).then(|| view! {
                     // A plain download (rel="external": not a page of this app), of what the search shows.
                     <a class="btn" rel="external" download=""
                         href=move || format!("/api/contacts/export?q={}", encode_query_value(&q.get()))>
@@ -117,7 +117,7 @@ pub fn ContactsPage() -> impl IntoView {
             </header>
             <ImportOutcome/>
             <NewContact create/>
-            {(my_role() >= Role::Manager).then(|| view! { <ImportContacts/> })}
+            {can(Action::ImportContacts).then(|| view! { <ImportContacts/> })}
             <Form method="GET" action="/contacts" attr:class="search" attr:role="search">
                 <label class="visually-hidden" for="contact-search">"Search contacts"</label>
                 <input id="contact-search" type="search" name="q" placeholder="Search name, e-mail or company"

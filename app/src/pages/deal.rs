@@ -1,14 +1,15 @@
 //! One deal: its details (editable, with optimistic concurrency), its stage, its probability and its timeline.
 
-use clearview::domain::{Role, StageKind};
+use clearview::domain::StageKind;
 use clearview::model::Deal;
+use clearview::policy::Action;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FormError, Missing, format_money, my_role};
+use crate::components::{FieldError, FormError, Missing, can, format_money};
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::pages::contact::successes;
@@ -94,7 +95,7 @@ fn conflict_or_message(e: &ApiError) -> AnyView {
 #[component]
 fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl IntoView {
     let d = data.deal.clone();
-    let manager = my_role() >= Role::Manager;
+    let manager = can(Action::SetDealProbability);
     let amount = d.amount.map(|m| format_money(m.amount_minor, m.currency));
     let weighted = d
         .weighted_minor()
@@ -227,7 +228,7 @@ fn EditDeal(data: DealData, update: ServerAction<UpdateDeal>) -> impl IntoView {
 fn DeleteDealButton(deal: Deal) -> impl IntoView {
     let delete = ServerAction::<DeleteDeal>::new();
     let title = deal.title.clone();
-    (my_role() >= Role::Manager).then(|| view! {
+    can(Action::DeleteDeal).then(|| view! {
         <ActionForm action=delete attr:class="danger-zone"
             on:submit=move |ev| {
                 if !window().confirm_with_message(&format!("Delete the deal “{title}” and its activities?")).unwrap_or(false) {

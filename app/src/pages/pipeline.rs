@@ -2,8 +2,9 @@
 //! that move by drag and drop or by a "Move to…" control; columns that load more as they scroll; and moves made by
 //! others appearing live.
 
-use clearview::domain::{DealId, PipelineId, Role, StageId, StageKind};
+use clearview::domain::{DealId, PipelineId, StageId, StageKind};
 use clearview::model::{Board, BoardColumn, Deal};
+use clearview::policy::Action;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
@@ -11,7 +12,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{Missing, format_money, my_role};
+use crate::components::{Missing, can, format_money};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
 use crate::pages::contact::{NewDeal, successes};
 
@@ -494,10 +495,10 @@ fn Card(deal: Deal, stage: StageId, ctx: BoardCtx) -> impl IntoView {
         .amount
         .map(|m| format_money(m.amount_minor, m.currency));
     let title = deal.title.clone();
-    let can_move = my_role() >= Role::Manager
-        || deal
-            .owner_id
-            .is_some_and(|o| use_context::<crate::auth::Me>().is_some_and(|me| me.user.id == o));
+    let own = deal
+        .owner_id
+        .is_some_and(|o| use_context::<crate::auth::Me>().is_some_and(|me| me.user.id == o));
+    let can_move = can(Action::UpdateDeal { own });
     let select_ref = NodeRef::<leptos::html::Select>::new();
     view! {
         <li class="deal-card" class:stale=deal.stale class:dragging=move || dragging.get() == Some(id)
