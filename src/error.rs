@@ -268,3 +268,32 @@ mod cause {
 
     impl Eq for Cause {}
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    /// A database error raised with `?`, and the line of that `?`.
+    fn closed_pool() -> (u32, Error) {
+        let raise = || -> Result<()> {
+            Err(sqlx::Error::PoolClosed)?;
+            Ok(())
+        };
+        (line!() - 3, raise().unwrap_err())
+    }
+
+    #[test]
+    fn an_internal_error_keeps_its_cause_and_where_it_was_raised() {
+        let (line, err) = closed_pool();
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert_eq!(
+            err.to_string(),
+            "internal error",
+            "clients never see the cause"
+        );
+        let cause = err.cause().expect("a cause");
+        assert!(cause.to_string().contains("closed"), "{cause}");
+        assert_eq!(cause.location().file(), file!());
+        assert_eq!(cause.location().line(), line, "the line of the `?`");
+    }
+}

@@ -62,6 +62,7 @@ impl Row {
 
 /// Logs an activity against a deal and/or a contact. A deal's activity also counts as the deal's latest sign of life
 /// (it is no longer stale).
+#[tracing::instrument(name = "activities::create", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn create(pool: &PgPool, scope: &Scope, input: &ActivityInput) -> Result<Done<Activity>> {
     scope.require(Action::LogActivity)?;
     let valid = ValidActivity::parse(input)?;
@@ -219,6 +220,7 @@ fn filtered_page(
 
 /// A timeline, newest first: the workspace's, a deal's or a contact's, optionally of one kind and with details
 /// containing `metadata` (JSON containment, served by the GIN index).
+#[tracing::instrument(name = "activities::list", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn list(pool: &PgPool, scope: &Scope, query: &ActivityQuery) -> Result<Page<Activity>> {
     scope.require(Action::ReadWorkspace)?;
     let (limit, after) = super::page_request(

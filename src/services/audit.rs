@@ -19,6 +19,7 @@ use crate::domain::OrgId;
 
 /// Links `org`'s committed pending entries into its chain, oldest first; returns how many. Safe to call at any time and
 /// from anywhere: sealers of one workspace take turns on its chain lock.
+#[tracing::instrument(name = "audit::seal", skip_all)]
 pub async fn seal(pool: &PgPool, org: OrgId) -> Result<i32> {
     seal_committing(pool, org, true).await
 }
@@ -122,6 +123,7 @@ pub struct Entry {
 }
 
 /// The newest entries of the scope's workspace, newest first, the committed ones sealed first.
+#[tracing::instrument(name = "audit::recent", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn recent(pool: &PgPool, scope: &Scope, limit: i64) -> Result<Vec<Entry>> {
     scope.require(crate::policy::Action::ReadAuditLog)?;
     // Sealing links committed entries and reveals nothing: it needs no confirmed membership. The read does.

@@ -83,6 +83,7 @@ struct ExportRow {
 
 /// Starts an export of every contact matching `q` (all of them when blank). Admins only; the export itself is
 /// audited (who took which rows out), before the first byte leaves.
+#[tracing::instrument(name = "contact_csv::export", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Done<Export>> {
     scope.require(Action::ExportContacts)?;
     let q = q.trim();
@@ -253,6 +254,7 @@ fn resolve(
 /// Imports contacts from a CSV file (UTF-8, with a header row). Every row is checked first; if any is wrong nothing
 /// is written and the error names each problem by line and field. Rows whose e-mail already belongs to a contact of
 /// this workspace (or to an earlier row) are skipped and listed. New contacts are owned by the importer.
+#[tracing::instrument(name = "contact_csv::import", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn import(
     pool: &PgPool,
     scope: &Scope,

@@ -44,6 +44,7 @@ pub(crate) async fn fetch(tx: &mut Tx, scope: &Scope, id: ContactId) -> Result<C
         .ok_or(Error::NotFound)
 }
 
+#[tracing::instrument(name = "contacts::get", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn get(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<Contact> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -64,6 +65,7 @@ fn snapshot(c: &ValidContact) -> Value {
     })
 }
 
+#[tracing::instrument(name = "contacts::create", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Result<Done<Contact>> {
     scope.require(Action::CreateContact)?;
     let mut valid = ValidContact::parse(input)?;
@@ -93,6 +95,7 @@ pub async fn create(pool: &PgPool, scope: &Scope, input: &ContactInput) -> Resul
 }
 
 /// A full update. With `input.version` set, an update based on an older version is a conflict.
+#[tracing::instrument(name = "contacts::update", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn update(
     pool: &PgPool,
     scope: &Scope,
@@ -148,6 +151,7 @@ fn stale() -> Error {
 
 /// Deletes a contact (managers and admins). Their deals stay, without a contact; activities logged only against them
 /// go with them, those that also belong to a deal stay on the deal.
+#[tracing::instrument(name = "contacts::delete", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn delete(pool: &PgPool, scope: &Scope, id: ContactId) -> Result<Done<()>> {
     scope.require(Action::DeleteContact)?;
     let mut work = scope.write(pool).await?;
@@ -325,6 +329,7 @@ fn search_page(
 }
 
 /// One page of the contacts table: optional search (`q` over name, e-mail and company), an order, keyset pagination.
+#[tracing::instrument(name = "contacts::list", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<ContactPage> {
     scope.require(Action::ReadWorkspace)?;
     let (limit, after) = super::page_request(
@@ -355,6 +360,7 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
 }
 
 /// The people a record can be assigned to: the workspace's members.
+#[tracing::instrument(name = "contacts::owners", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn owners(pool: &PgPool, scope: &Scope) -> Result<Vec<(UserId, String)>> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;

@@ -104,6 +104,7 @@ async fn fetch(tx: &mut Tx, scope: &Scope, id: DealId) -> Result<Deal> {
         .into_deal()
 }
 
+#[tracing::instrument(name = "deals::get", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn get(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Deal> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -113,6 +114,7 @@ pub async fn get(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Deal> {
 }
 
 /// A contact's deals, open ones first, newest first.
+#[tracing::instrument(name = "deals::for_contact", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn for_contact(pool: &PgPool, scope: &Scope, contact: ContactId) -> Result<Vec<Deal>> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -178,6 +180,7 @@ pub(crate) fn key_between(lo: Option<&Position>, hi: Option<&Position>) -> Resul
 
 /// The key of the last card of `stage`, if it holds any: one probe of deals_stage_position_idx. Whoever appends cards
 /// to a column starts from here.
+#[tracing::instrument(name = "deals::last_position", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn last_position(tx: &mut Tx, scope: &Scope, stage: StageId) -> Result<Option<Position>> {
     let last = sqlx::query_scalar!(
         "select position from deals where org_id = $1 and stage_id = $2 order by position desc, id desc limit 1",
@@ -197,6 +200,7 @@ fn not_found_on_fk(err: sqlx::Error) -> Error {
     }
 }
 
+#[tracing::instrument(name = "deals::create", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn create(pool: &PgPool, scope: &Scope, form: &DealForm) -> Result<Done<Deal>> {
     scope.require(Action::CreateDeal)?;
     let new = form.parse()?;
@@ -367,6 +371,7 @@ async fn beside(
 /// Changes a deal: any of its fields, its stage and its place in a column. One row is written, with its audit entry in
 /// the same statement: a move to another column is the tenant `BEGIN`, one read, one write and `COMMIT`; a drop beside a
 /// card reads that card and its neighbour in one more statement.
+#[tracing::instrument(name = "deals::update", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn update(
     pool: &PgPool,
     scope: &Scope,
@@ -586,6 +591,7 @@ fn to_value(deal: &Deal) -> Value {
 }
 
 /// Deletes a deal (managers and admins), with its activities.
+#[tracing::instrument(name = "deals::delete", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn delete(pool: &PgPool, scope: &Scope, id: DealId) -> Result<Done<()>> {
     scope.require(Action::DeleteDeal)?;
     let mut work = scope.write(pool).await?;
@@ -695,6 +701,7 @@ async fn first_cards(
 }
 
 /// The next cards of one column ("load more").
+#[tracing::instrument(name = "deals::column", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn column(
     pool: &PgPool,
     scope: &Scope,
@@ -738,6 +745,7 @@ impl StageTotal {
 
 /// The board of a pipeline: every stage in order (won and lost included) with its count and totals over all its
 /// deals, and the first page of cards.
+#[tracing::instrument(name = "deals::board", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result<Board> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -848,6 +856,7 @@ pub async fn board(pool: &PgPool, scope: &Scope, pipeline: PipelineId) -> Result
 }
 
 /// The workspace's first pipeline (the board shown when none is chosen).
+#[tracing::instrument(name = "deals::default_pipeline", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn default_pipeline(pool: &PgPool, scope: &Scope) -> Result<PipelineId> {
     scope.require(Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;

@@ -15,6 +15,7 @@ use crate::{Error, Result};
 /// Sends committed deal changes on the `deal_changes` channel, which every server listens to. One statement,
 /// committed on its own without waiting for the disk: an announcement is not data, and a lost one costs a reload at
 /// most. PostgreSQL's notification lock is taken once for the whole batch.
+#[tracing::instrument(name = "live::announce", skip_all)]
 pub async fn announce(pool: &PgPool, changes: &[DealChange]) -> Result<()> {
     let payloads = changes
         .iter()

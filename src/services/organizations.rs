@@ -11,6 +11,7 @@ fn parse_role(s: &str) -> Role {
 }
 
 /// A person's workspaces, alphabetically.
+#[tracing::instrument(name = "organizations::memberships", skip_all)]
 pub async fn memberships(pool: &sqlx::PgPool, user: UserId) -> Result<Vec<Membership>> {
     let mut tx = db::personal(pool, user).await?;
     let rows = sqlx::query!(
@@ -32,6 +33,7 @@ pub async fn memberships(pool: &sqlx::PgPool, user: UserId) -> Result<Vec<Member
 }
 
 /// The scope of `user` acting in `org`; `NotFound` when they are not a member (never revealing whether it exists).
+#[tracing::instrument(name = "organizations::scope_for", skip_all)]
 pub async fn scope_for(
     pool: &sqlx::PgPool,
     user: UserId,
@@ -53,6 +55,7 @@ pub async fn scope_for(
 }
 
 /// The workspace a scope acts in.
+#[tracing::instrument(name = "organizations::get", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn get(pool: &sqlx::PgPool, scope: &Scope) -> Result<Organization> {
     let mut tx = scope.read(pool).await?;
     let row = sqlx::query!(
@@ -70,6 +73,7 @@ pub async fn get(pool: &sqlx::PgPool, scope: &Scope) -> Result<Organization> {
 
 /// Creates a workspace in `tx` with `user` as its admin and the default pipeline. The transaction is switched into the
 /// new workspace and goes on as the new admin's unit of work.
+#[tracing::instrument(name = "organizations::create_in", skip_all)]
 pub async fn create_in(
     mut tx: Tx,
     user: UserId,
@@ -119,6 +123,7 @@ pub async fn create_in(
 }
 
 /// Creates another workspace for a signed-in person (they become its admin).
+#[tracing::instrument(name = "organizations::create", skip_all)]
 pub async fn create(
     pool: &sqlx::PgPool,
     user: UserId,

@@ -24,6 +24,7 @@ pub const DEFAULT_STAGES: [(&str, i16, StageKind); 6] = [
 ];
 
 /// Creates the default "Sales" pipeline in the scope's workspace.
+#[tracing::instrument(name = "pipelines::create_default", skip_all)]
 pub async fn create_default(work: &mut Work) -> Result<PipelineId> {
     let org = work.org();
     let id = PipelineId::new();
@@ -60,6 +61,7 @@ pub async fn create_default(work: &mut Work) -> Result<PipelineId> {
 }
 
 /// Every pipeline of the workspace with its stages in order.
+#[tracing::instrument(name = "pipelines::list", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn list(pool: &sqlx::PgPool, scope: &Scope) -> Result<Vec<Pipeline>> {
     scope.require(crate::policy::Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -125,6 +127,7 @@ fn name_taken() -> Error {
 }
 
 /// One pipeline of the workspace, with its stages in order.
+#[tracing::instrument(name = "pipelines::get", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn get(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Result<Pipeline> {
     scope.require(crate::policy::Action::ReadWorkspace)?;
     let mut tx = scope.read(pool).await?;
@@ -204,6 +207,7 @@ async fn insert_stage(
 }
 
 /// Creates a pipeline with the given stages (the default six when none are given).
+#[tracing::instrument(name = "pipelines::create", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn create(
     pool: &sqlx::PgPool,
     scope: &Scope,
@@ -250,6 +254,7 @@ pub async fn create(
 }
 
 /// Renames a pipeline or moves it among the workspace's pipelines.
+#[tracing::instrument(name = "pipelines::update", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn update(
     pool: &sqlx::PgPool,
     scope: &Scope,
@@ -295,6 +300,7 @@ pub async fn update(
 }
 
 /// Deletes a pipeline that holds no deals; a workspace always keeps one.
+#[tracing::instrument(name = "pipelines::delete", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, id: PipelineId) -> Result<Done<()>> {
     scope.require(Action::ConfigurePipelines)?;
     let mut work = scope.write(pool).await?;
@@ -379,6 +385,7 @@ fn stage_of(p: Pipeline, id: StageId) -> Result<Stage> {
 }
 
 /// Adds a stage to a pipeline, at `position` or at the end.
+#[tracing::instrument(name = "pipelines::add_stage", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn add_stage(
     pool: &sqlx::PgPool,
     scope: &Scope,
@@ -416,6 +423,7 @@ pub async fn add_stage(
 }
 
 /// Renames a stage, changes its default probability or rot days, or moves it within its pipeline.
+#[tracing::instrument(name = "pipelines::update_stage", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn update_stage(
     pool: &sqlx::PgPool,
     scope: &Scope,
@@ -486,6 +494,7 @@ pub async fn update_stage(
 /// Deletes a stage. One that holds deals needs `move_to`: another stage of the same pipeline and of the same kind
 /// (open deals stay open, won stay won, lost stay lost), where they join the end of the column in their order.
 /// A pipeline keeps at least one open stage.
+#[tracing::instrument(name = "pipelines::delete_stage", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn delete_stage(
     pool: &sqlx::PgPool,
     scope: &Scope,

@@ -94,6 +94,7 @@ pub async fn authenticate(
 }
 
 /// A person by id.
+#[tracing::instrument(name = "users::get", skip_all)]
 pub async fn get(pool: &sqlx::PgPool, id: UserId) -> Result<User> {
     let row = sqlx::query!(
         r#"select id, email as "email!: String", name from users where id = $1"#,
