@@ -279,7 +279,7 @@ mod tests {
             Err(sqlx::Error::PoolClosed)?;
             Ok(())
         };
-        (line!() - 3, raise().unwrap_err())
+        (line!() - 3, raise().expect_err("a closed pool fails"))
     }
 
     #[test]
