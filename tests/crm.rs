@@ -8,7 +8,7 @@ use clearview::model::{
     ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
     DealPatch, NumberInput, SignupInput,
 };
-use clearview::services::{Scope, activities, contacts, deals, live, users};
+use clearview::services::{Scope, activities, board, contacts, deals, live, users};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -477,8 +477,8 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
                 .unwrap();
         }
     }
-    let pipeline = deals::default_pipeline(&pool, &admin).await.unwrap();
-    let board = deals::board(&pool, &admin, pipeline).await.unwrap();
+    let pipeline = board::default_pipeline(&pool, &admin).await.unwrap();
+    let board = board::board(&pool, &admin, pipeline).await.unwrap();
     let names: Vec<&str> = board.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
@@ -515,10 +515,10 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
 
 /// Every column's per-currency figures against a recomputation from the deals themselves.
 async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
-    let pipeline = deals::default_pipeline(pool, scope)
+    let pipeline = board::default_pipeline(pool, scope)
         .await
         .expect("pipeline");
-    let board = deals::board(pool, scope, pipeline).await.expect("board");
+    let board = board::board(pool, scope, pipeline).await.expect("board");
     for column in &board.stages {
         let expected: Vec<(String, i64, i64, i64)> = sqlx::query_as(
             "select d.currency::text, count(*), sum(d.amount_minor)::bigint,
@@ -647,7 +647,7 @@ async fn kept_board_totals_follow_every_change(pool: PgPool) {
 #[sqlx::test]
 async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;
-    let total = deals::COLUMN_PAGE * 2 + 3;
+    let total = board::COLUMN_PAGE * 2 + 3;
     let mut made = Vec::new();
     for i in 0..total {
         made.push(
@@ -659,18 +659,18 @@ async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
                 .id,
         );
     }
-    let pipeline = deals::default_pipeline(&pool, &admin).await.unwrap();
-    let board = deals::board(&pool, &admin, pipeline).await.unwrap();
+    let pipeline = board::default_pipeline(&pool, &admin).await.unwrap();
+    let board = board::board(&pool, &admin, pipeline).await.unwrap();
     let lead = &board.stages[0];
     assert_eq!(lead.count, total);
-    assert_eq!(lead.deals.len() as i64, deals::COLUMN_PAGE);
+    assert_eq!(lead.deals.len() as i64, board::COLUMN_PAGE);
     let mut seen: Vec<_> = lead.deals.iter().map(|d| d.id).collect();
     let mut cursor = lead.next_cursor.clone();
     while let Some(c) = cursor {
-        let page = deals::column(&pool, &admin, pipeline, lead.id, Some(&c))
+        let page = board::column(&pool, &admin, pipeline, lead.id, Some(&c))
             .await
             .unwrap();
-        assert!(page.items.len() as i64 <= deals::COLUMN_PAGE);
+        assert!(page.items.len() as i64 <= board::COLUMN_PAGE);
         seen.extend(page.items.iter().map(|d| d.id));
         cursor = page.next_cursor;
     }
@@ -680,10 +680,10 @@ async fn long_columns_load_the_rest_in_order_exactly_once(pool: PgPool) {
 
 /// The cards of each column of the default pipeline, in board order, by title.
 async fn columns(pool: &PgPool, scope: &Scope) -> Vec<Vec<String>> {
-    let pipeline = deals::default_pipeline(pool, scope)
+    let pipeline = board::default_pipeline(pool, scope)
         .await
         .expect("default pipeline");
-    let board = deals::board(pool, scope, pipeline).await.expect("board");
+    let board = board::board(pool, scope, pipeline).await.expect("board");
     board
         .stages
         .iter()

@@ -49,15 +49,15 @@ pub(crate) fn parse_opt_id<T: std::str::FromStr>(s: &str) -> Result<Option<T>, A
 /// The board of `pipeline` (the workspace's first pipeline when blank).
 #[server(prefix = "/fn")]
 pub async fn get_board(pipeline: String) -> Result<BoardData, ApiError> {
-    use clearview::services::{deals, pipelines};
+    use clearview::services::{board, pipelines};
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
     let pool = &cx.state.pool;
     let id = match parse_opt_id(&pipeline)? {
         Some(id) => id,
-        None => deals::default_pipeline(pool, &scope).await?,
+        None => board::default_pipeline(pool, &scope).await?,
     };
-    let board = deals::board(pool, &scope, id).await?;
+    let board = board::board(pool, &scope, id).await?;
     let pipelines = pipelines::list(pool, &scope).await?;
     Ok(BoardData { pipelines, board })
 }
@@ -71,7 +71,7 @@ pub async fn more_deals(
 ) -> Result<Page<Deal>, ApiError> {
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    Ok(clearview::services::deals::column(
+    Ok(clearview::services::board::column(
         &cx.state.pool,
         &scope,
         parse_id(&pipeline)?,

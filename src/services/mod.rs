@@ -5,6 +5,7 @@
 pub mod activities;
 mod after_commit;
 pub mod audit;
+pub mod board;
 pub mod contact_csv;
 pub mod contacts;
 pub mod deals;

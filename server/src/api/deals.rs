@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use clearview::domain::{DealId, PipelineId, StageId};
 use clearview::model::{Deal, DealForm, DealPatch};
-use clearview::services::deals;
+use clearview::services::{board, deals};
 use http::StatusCode;
 use serde::Deserialize;
 
@@ -69,7 +69,7 @@ pub async fn board(
 ) -> Result<Response, ApiError> {
     Ok(match query.stage_id {
         Some(stage) => {
-            let page = deals::column(
+            let page = board::column(
                 &state.pool,
                 &scope,
                 pipeline,
@@ -79,6 +79,6 @@ pub async fn board(
             .await?;
             Json(page).into_response()
         }
-        None => Json(deals::board(&state.pool, &scope, pipeline).await?).into_response(),
+        None => Json(board::board(&state.pool, &scope, pipeline).await?).into_response(),
     })
 }
