@@ -198,7 +198,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     let (o, u) = (org.0.to_string(), user.0.to_string());
     let app = "clearview_app".to_owned();
 
-    let mut tx = db::member(&one, org, user, Role::Admin, None, db::Access::Write)
+    let mut tx = db::member(&one, org, user, Role::Admin, None)
         .await
         .unwrap();
     assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
@@ -242,7 +242,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         err.as_database_error()
             .and_then(|e| e.code().map(|c| c.into_owned()))
     };
-    let err = db::member(&one, org, user, Role::Rep, None, db::Access::Write)
+    let err = db::member(&one, org, user, Role::Rep, None)
         .await
         .unwrap_err();
     assert_eq!(code(err).as_deref(), Some(db::SCOPE_CHANGED));
@@ -265,7 +265,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
     .execute(&one)
     .await
     .unwrap();
-    let mut tx = db::member(&one, org, user, Role::Admin, Some(&live), db::Access::Write)
+    let mut tx = db::member(&one, org, user, Role::Admin, Some(&live))
         .await
         .unwrap();
     assert_eq!(seen(&mut tx).await, (app.clone(), o.clone(), u.clone()));
@@ -274,7 +274,7 @@ async fn transactions_act_as_the_request_role_and_leave_the_connection_as_they_f
         (&expired, "an expired session"),
         (&gone, "a signed-out session"),
     ] {
-        let err = db::member(&one, org, user, Role::Admin, Some(key), db::Access::Write)
+        let err = db::member(&one, org, user, Role::Admin, Some(key))
             .await
             .unwrap_err();
         assert_eq!(code(err).as_deref(), Some(db::SESSION_ENDED), "{what}");

@@ -1431,3 +1431,297 @@ async fn the_import_form_lands_back_on_the_contacts_page(pool: PgPool) {
     .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
+
+/// What the role matrix compares before and after a refused request: every row a request could have written in any
+/// workspace, by count and by version.
+async fn everything(app: &TestApp) -> Value {
+    sqlx::query_scalar(
+        "select jsonb_build_object(
+             'contacts', (select jsonb_build_array(count(*), coalesce(sum(version), 0)) from contacts),
+             'deals', (select jsonb_build_array(count(*), coalesce(sum(version), 0)) from deals),
+             'activities', (select count(*) from activities),
+             'pipelines', (select jsonb_agg(name order by id) from pipelines),
+             'audit_log', (select count(*) from audit_log))",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// One attempt of an action through its REST front door, and the status it answers when allowed.
+struct Attempt {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    csv: bool,
+    ok: StatusCode,
+    /// Whether the path names a record of the workspace (a non-member gets 404 there; elsewhere they would act in
+    /// their own workspace, so the matrix does not send them).
+    names_a_record: bool,
+}
+
+/// Every action of the policy table, for every role of the workspace, a member of another workspace and an anonymous
+/// caller, through its REST front door: the status the table says, the error body when refused, and nothing written
+/// anywhere when refused. The match over the actions has no catch-all, so a new action must say here how it is tried.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) {
+    use clearview::domain::Role;
+    use clearview::policy::{Action, allows};
+    let app = TestApp::spawn(pool).await;
+    let (admin_cookie, org) = admin(&app, "ada@example.com").await;
+    let roles = [
+        (
+            Role::Rep,
+            member(&app, &org, "rep@example.com", "rep").await,
+        ),
+        (
+            Role::Manager,
+            member(&app, &org, "boss@example.com", "manager").await,
+        ),
+        (Role::Admin, admin_cookie.clone()),
+    ];
+    let (stranger, _) = admin(&app, "mallory@example.com").await;
+    let new_deal = |cookie: String| {
+        let app = &app;
+        async move {
+            json_of(
+                app.send(
+                    Method::POST,
+                    "/api/deals",
+                    Some(json!({"title": "Matrix"})),
+                    &cookie,
+                )
+                .await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let new_contact = || {
+        let app = &app;
+        let cookie = admin_cookie.clone();
+        async move {
+            json_of(
+                app.send(
+                    Method::POST,
+                    "/api/contacts",
+                    Some(json!({"first_name": "Grace"})),
+                    &cookie,
+                )
+                .await,
+                StatusCode::CREATED,
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let version_of = |deal: String| {
+        let app = &app;
+        let cookie = admin_cookie.clone();
+        async move {
+            json_of(
+                app.send(Method::GET, &format!("/api/deals/{deal}"), None, &cookie)
+                    .await,
+                StatusCode::OK,
+            )
+            .await["version"]
+                .clone()
+        }
+    };
+    let pipeline = first_pipeline(&app, &admin_cookie).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tried = 0;
+
+    for action in Action::ALL {
+        for (role, cookie) in roles
+            .iter()
+            .map(|(r, c)| (Some(*r), c.clone()))
+            .chain([(None, stranger.clone()), (None, String::new())])
+        {
+            let anonymous = role.is_none() && cookie.is_empty();
+            // The deal the actor owns (the admin's for callers from outside), and one somebody else owns.
+            let (own, others) = match role {
+                Some(Role::Admin) => (
+                    new_deal(admin_cookie.clone()).await,
+                    new_deal(roles[0].1.clone()).await,
+                ),
+                Some(_) => (
+                    new_deal(cookie.clone()).await,
+                    new_deal(admin_cookie.clone()).await,
+                ),
+                None => {
+                    let d = new_deal(admin_cookie.clone()).await;
+                    (d.clone(), d)
+                }
+            };
+            let contact = new_contact().await;
+            let n = tried;
+            let attempt = match action {
+                Action::ReadWorkspace => Some(Attempt {
+                    method: Method::GET,
+                    path: format!("/api/contacts/{contact}"),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::CreateContact => Some(Attempt {
+                    method: Method::POST,
+                    path: "/api/contacts".into(),
+                    body: Some(json!({"first_name": "New"})),
+                    csv: false,
+                    ok: StatusCode::CREATED,
+                    names_a_record: false,
+                }),
+                Action::UpdateContact => Some(Attempt {
+                    method: Method::PUT,
+                    path: format!("/api/contacts/{contact}"),
+                    body: Some(json!({"first_name": "Renamed"})),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::CreateDeal => Some(Attempt {
+                    method: Method::POST,
+                    path: "/api/deals".into(),
+                    body: Some(json!({"title": "New"})),
+                    csv: false,
+                    ok: StatusCode::CREATED,
+                    names_a_record: false,
+                }),
+                Action::LogActivity => Some(Attempt {
+                    method: Method::POST,
+                    path: "/api/activities".into(),
+                    body: Some(json!({"kind": "note", "subject": "Met", "contact_id": contact})),
+                    csv: false,
+                    ok: StatusCode::CREATED,
+                    // The contact it names is a record of the workspace.
+                    names_a_record: true,
+                }),
+                Action::UpdateDeal { own: true } => Some(Attempt {
+                    method: Method::PATCH,
+                    path: format!("/api/deals/{own}"),
+                    body: Some(json!({"version": version_of(own.clone()).await, "title": "Mine"})),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::UpdateDeal { own: false } => Some(Attempt {
+                    method: Method::PATCH,
+                    path: format!("/api/deals/{others}"),
+                    body: Some(
+                        json!({"version": version_of(others.clone()).await, "title": "Theirs"}),
+                    ),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::SetDealProbability => Some(Attempt {
+                    method: Method::PATCH,
+                    path: format!("/api/deals/{own}"),
+                    body: Some(
+                        json!({"version": version_of(own.clone()).await, "probability": 70}),
+                    ),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::DeleteDeal => Some(Attempt {
+                    method: Method::DELETE,
+                    path: format!("/api/deals/{own}"),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::NO_CONTENT,
+                    names_a_record: true,
+                }),
+                Action::DeleteContact => Some(Attempt {
+                    method: Method::DELETE,
+                    path: format!("/api/contacts/{contact}"),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::NO_CONTENT,
+                    names_a_record: true,
+                }),
+                Action::ImportContacts => Some(Attempt {
+                    method: Method::POST,
+                    path: "/api/contacts/import".into(),
+                    body: None,
+                    csv: true,
+                    ok: StatusCode::CREATED,
+                    names_a_record: false,
+                }),
+                Action::ExportContacts => Some(Attempt {
+                    method: Method::GET,
+                    path: "/api/contacts/export".into(),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: false,
+                }),
+                Action::ConfigurePipelines => Some(Attempt {
+                    method: Method::PATCH,
+                    path: format!("/api/pipelines/{pipeline}"),
+                    body: Some(json!({"name": format!("Sales {n}")})),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                // No front door yet: nothing to try. Each joins the matrix with the route that brings it.
+                Action::ManageMembers
+                | Action::ReadAuditLog
+                | Action::ReadDeadJobs
+                | Action::UpdateOrganization
+                | Action::DeleteOrganization => None,
+            };
+            let Some(a) = attempt else { continue };
+            if role.is_none() && !anonymous && !a.names_a_record {
+                continue;
+            }
+            tried += 1;
+            let before = everything(&app).await;
+            let res = if a.csv {
+                let line = format!("first_name,email\nImported,imported{n}@example.com\n");
+                import(
+                    &app,
+                    &cookie,
+                    &[("file", line.as_str(), Some("contacts.csv"))],
+                )
+                .await
+            } else {
+                app.send(a.method.clone(), &a.path, a.body.clone(), &cookie)
+                    .await
+            };
+            let what = format!(
+                "{action:?} as {role:?} (anonymous: {anonymous}): {} {}",
+                a.method, a.path
+            );
+            let status = res.status();
+            let allowed = role.is_some_and(|r| allows(r, action));
+            if allowed {
+                assert_eq!(status, a.ok, "{what}: {}", res.text().await.unwrap());
+                continue;
+            }
+            let (want, code) = match role {
+                _ if anonymous => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                None => (StatusCode::NOT_FOUND, "not_found"),
+                Some(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            };
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert_eq!(status, want, "{what}: {body}");
+            assert_eq!(body["error"]["code"], code, "{what}: {body}");
+            assert_eq!(everything(&app).await, before, "{what} wrote something");
+        }
+    }
+    assert!(
+        tried >= 13 * 4,
+        "every action with a front door was tried ({tried})"
+    );
+    app.assert_audit_sealed().await;
+}

@@ -87,9 +87,6 @@ impl std::fmt::Debug for SessionKey {
 /// it with a role the session remembered are confirmed here, before any data is read; otherwise it fails with
 /// [`SCOPE_CHANGED`] or [`SESSION_ENDED`] and nothing was done.
 ///
-/// `access` says whether it may write: a read-only transaction is refused every write by PostgreSQL, so changes can
-/// only be made through a [`Work`], which audits them.
-///
 /// One message, two statements (D-016): `app_enter` makes the settings and the role switch (transaction-local) and
 /// checks the session and the membership, then `BEGIN` turns the message's implicit transaction into the explicit one
 /// the settings belong to. When a check fails PostgreSQL rolls the message back whole and the connection goes back to
@@ -100,28 +97,16 @@ pub async fn member(
     user: UserId,
     role: Role,
     session: Option<&SessionKey>,
-    access: Access,
 ) -> sqlx::Result<Tx> {
     // UUIDs, the role's fixed names and a session key checked to be URL-safe base64: nothing to quote.
     let session = session.map_or_else(|| "null".to_owned(), |s| format!("'{}'", s.0));
-    let begin = match access {
-        Access::Read => "begin read only",
-        Access::Write => "begin",
-    };
     pool.begin_with(format!(
-        "select app_enter('{}', '{}', '{}', {session}); {begin}",
+        "select app_enter('{}', '{}', '{}', {session}); begin",
         org.0,
         user.0,
         role.as_str()
     ))
     .await
-}
-
-/// Whether a member transaction may write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Read,
-    Write,
 }
 
 /// A transaction acting inside one workspace, for one member: RLS restricts it to that workspace.

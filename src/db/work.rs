@@ -5,9 +5,6 @@
 //! wrote no audit entry, and returns a [`Committed`] with what is left: the workspace whose pending entries are to be
 //! sealed into its chain (D-017) and the deal changes to announce (D-019). A rolled-back unit leaves nothing.
 //!
-//! Reads use a read-only transaction ([`super::read`]): PostgreSQL refuses a write there, so a writer cannot skip its
-//! audit entry by opening the wrong kind of transaction.
-//!
 //! The front doors hand a [`Committed`] on (`services::AfterCommit`); the command line and tests finish it in place
 //! ([`Committed::finish_here`]). Both types are `#[must_use]`, and the workspace denies unused `must_use` values: a
 //! service or a front door that drops one does not compile.

@@ -1,5 +1,5 @@
 //! One module per resource. Every function that touches workspace data takes a [`Scope`] first. It reads in the
-//! scope's read-only transaction ([`Scope::read`]) and changes data in a unit of work ([`Scope::write`]); a service
+//! scope's transaction ([`Scope::read`]) and changes data in a unit of work ([`Scope::write`]); a service
 //! that changes data returns a [`Done`], whose follow-up work the front door hands to [`AfterCommit`].
 
 pub mod activities;
@@ -17,7 +17,7 @@ pub mod users;
 use serde::{Deserialize, Serialize};
 
 pub use self::after_commit::AfterCommit;
-use crate::db::{Access, Actor, Tx};
+use crate::db::{Actor, Tx};
 pub use crate::db::{Committed, Done, Work};
 use crate::domain::{OrgId, Role, UserId};
 use crate::policy::{self, Action};
@@ -43,17 +43,17 @@ impl Scope {
         policy::require(self.role, action)
     }
 
-    /// Opens this scope's read-only transaction, confirming in its first message that the person is still a member
+    /// Opens this scope's transaction for reading, confirming in its first message that the person is still a member
     /// with this role (`Error::ScopeChanged` otherwise) and that the browser session, if any, is still signed in
     /// (`Error::Unauthenticated` otherwise, D-018).
     pub async fn read(&self, pool: &sqlx::PgPool) -> crate::Result<Tx> {
-        self.open(pool, Access::Read).await
+        self.open(pool).await
     }
 
-    /// Opens this scope's unit of work: a read-write transaction confirmed as [`Scope::read`]'s is, which audits
-    /// what it changes.
+    /// Opens this scope's unit of work: a transaction confirmed as [`Scope::read`]'s is, which audits what it
+    /// changes.
     pub async fn write(&self, pool: &sqlx::PgPool) -> crate::Result<Work> {
-        let tx = self.open(pool, Access::Write).await?;
+        let tx = self.open(pool).await?;
         Ok(Work::new(tx, self.actor()))
     }
 
@@ -66,14 +66,13 @@ impl Scope {
         }
     }
 
-    async fn open(&self, pool: &sqlx::PgPool, access: Access) -> crate::Result<Tx> {
+    async fn open(&self, pool: &sqlx::PgPool) -> crate::Result<Tx> {
         Ok(crate::db::member(
             pool,
             self.org_id,
             self.user_id,
             self.role,
             self.session.as_ref(),
-            access,
         )
         .await?)
     }

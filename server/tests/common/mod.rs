@@ -32,7 +32,10 @@ impl TestApp {
     pub async fn spawn_with_touch(pool: PgPool, touch_secs: i64) -> Self {
         // The server's warnings and errors, captured with the test's output (shown when it fails).
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("warn")
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
             .with_test_writer()
             .try_init();
         let mut options = web::leptos_options().unwrap();
