@@ -1,4 +1,5 @@
-//! The one error type of the service layer. Both front doors (REST and server functions) map it to their wire form.
+//! The one error type of the service layer. Both entry points (the REST handlers and the server functions) map it to
+//! their wire form.
 
 use std::collections::BTreeMap;
 
@@ -32,8 +33,8 @@ pub enum Error {
     ScopeChanged,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
-    /// A fault of ours. The cause travels with the error until the front door that answers it logs it, once, and it
-    /// is never shown to a client.
+    /// A fault of ours. The cause travels with the error until the entry point that answers it (a REST handler or a
+    /// server function) logs it, once, and it is never shown to a client.
     #[error("internal error")]
     Internal(Cause),
 }
@@ -119,7 +120,8 @@ impl Error {
         }
     }
 
-    /// The cause of an internal error, to be logged by the front door that answers it.
+    /// The cause of an internal error, to be logged by the entry point (a REST handler or a server function) that
+    /// answers it.
     pub fn cause(&self) -> Option<&Cause> {
         match self {
             Error::Internal(cause) => Some(cause),

@@ -1,4 +1,5 @@
-//! The shapes both front doors and the browser exchange. They compile to WASM; the services in `services/` produce them.
+//! The shapes the REST API, the server functions and the browser exchange. They compile to WASM; the services in
+//! `services/` produce them.
 
 use serde::{Deserialize, Serialize};
 

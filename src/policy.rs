@@ -1,5 +1,5 @@
-//! The one table of who may do what (ARCHITECTURE §5). The server enforces it; the browser uses the same function to
-//! decide which buttons to show.
+//! The one table of who may do what: [`allows`] names the least role (rep < manager < admin) that may take each
+//! action. The server enforces it; the browser uses the same function to decide which buttons to show.
 
 use crate::domain::Role;
 
@@ -21,10 +21,15 @@ pub enum Action {
     ImportContacts,
     ExportContacts,
     ConfigurePipelines,
+    /// Reserved: no service checks it yet (there is no member management).
     ManageMembers,
+    /// Checked by `services::audit::recent`, which no page or route calls yet.
     ReadAuditLog,
+    /// Reserved: no service checks it yet (nothing runs jobs).
     ReadDeadJobs,
+    /// Reserved: no service checks it yet (a workspace cannot be renamed).
     UpdateOrganization,
+    /// Reserved: no service checks it yet (a workspace cannot be deleted).
     DeleteOrganization,
 }
 
@@ -87,7 +92,7 @@ mod tests {
     use super::*;
     use Action::*;
 
-    /// The table of ARCHITECTURE §5, written out row by row: (action, rep, manager, admin).
+    /// The role table written out row by row, independently of [`allows`]: (action, rep, manager, admin).
     const TABLE: [(Action, bool, bool, bool); 18] = [
         (ReadWorkspace, true, true, true),
         (CreateContact, true, true, true),

@@ -38,8 +38,8 @@ async fn workspace(pool: &PgPool, email: &str) -> Scope {
     }
 }
 
-/// A second person who is a member of `admin`'s workspace with `role` (membership written directly: invitations are
-/// not what these tests are about).
+/// A second person who is a member of `admin`'s workspace with `role` (membership written directly: the app has no
+/// way yet to add a member to an existing workspace).
 async fn member(pool: &PgPool, admin: &Scope, email: &str, role: Role) -> Scope {
     let own = workspace(pool, email).await;
     sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, $3)")
@@ -554,9 +554,9 @@ async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
     }
 }
 
-/// The board's totals are kept as deals change (not recomputed on each load): they must follow every kind of change —
-/// creation with and without an amount, other currencies, explicit probabilities, amount edits, moves from many
-/// connections at once, refused changes, deletion, and a stage deleted with its deals moved.
+/// The board's totals are maintained as deals change (not recomputed on each load): they must follow every kind of
+/// change — creation with and without an amount, other currencies, explicit probabilities, amount edits, moves from
+/// many connections at once, refused changes, deletion, and a stage deleted with its deals moved.
 #[sqlx::test]
 async fn kept_board_totals_follow_every_change(pool: PgPool) {
     let admin = workspace(&pool, "ada@example.com").await;

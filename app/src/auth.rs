@@ -44,7 +44,7 @@ pub(crate) async fn load_me(cx: &crate::ctx::Ctx) -> Result<Option<Me>, ApiError
     };
     let pool = &cx.state.pool;
     // The first member transaction confirms the session (D-018): one signed out through another server while this
-    // one kept it ends here, like any other, and its cookie goes.
+    // one had it cached ends here, like any other, and its cookie goes.
     let organization = match organizations::get(pool, &scope).await {
         Err(clearview::Error::Unauthenticated) => {
             crate::session::destroy(&cx.session).await?;

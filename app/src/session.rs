@@ -1,5 +1,5 @@
 //! Browser sessions: who is signed in and which workspace they act in. Used by the server functions here and by the
-//! REST handlers of the server crate, so both front doors build a `Scope` the same way.
+//! REST handlers of the server crate, so the server functions and the REST API build a `Scope` the same way.
 
 use std::net::SocketAddr;
 
@@ -159,8 +159,8 @@ async fn workspace_scope(
     Ok(scope)
 }
 
-/// The session's key for the member transactions to confirm (D-018): the server keeps sessions it has read in memory,
-/// so a session signed out through another server is caught there. `None` for a session not stored yet (signing in).
+/// The session's key for the member transactions to confirm (D-018): the server caches the sessions it has read, so
+/// a session signed out through another server is caught there. `None` for a session not stored yet (signing in).
 fn key(session: &Session) -> Option<clearview::db::SessionKey> {
     session
         .id()

@@ -11,7 +11,8 @@ use crate::error::ApiError;
 /// Settings the web layer needs at request time.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
-    /// A session is dead this long after sign-in, however active (idle expiry is the cookie's).
+    /// A session is dead this long after sign-in, however active (idle expiry, SESSION_IDLE_MINUTES, is the session
+    /// layer's).
     pub session_absolute_secs: i64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy_headers: bool,

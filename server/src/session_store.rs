@@ -1,11 +1,11 @@
-//! The browser sessions' store (D-018): the `sessions` table, with the sessions this server has read or written kept
-//! in memory, so a request in a signed-in session costs no query to learn who is asking.
+//! The browser sessions' store (D-018): the `sessions` table, with the sessions this server has read or written
+//! cached in memory, so a request in a signed-in session costs no query to learn who is asking.
 //!
 //! Sessions are still the table's rows: signing in writes one, signing out deletes it, and every server sees that.
 //! A server that still holds a session another one has signed out does not act on it: each member transaction
 //! confirms its session in the statement that opens it (`app_enter`, D-018) and refuses one that has ended; the refused
-//! request answers 401 and the server forgets the session ([`Sessions::forget`]). Kept sessions are read again after
-//! [`KEPT_FOR`] in any case.
+//! request answers 401 and the server forgets the session ([`Sessions::forget`]). A cached session is read from the
+//! table again after [`KEPT_FOR`] (30 s) in any case.
 //!
 //! Writing a session back only updates its row, and only the version this server last read or wrote.
 //! tower-sessions' own PostgreSQL store upserts, so a request that touched a session while another signed it out
@@ -25,7 +25,7 @@ use tower_sessions::session_store::{self, SessionStore};
 /// How long a session read from the table is used without reading it again.
 pub const KEPT_FOR: Duration = Duration::from_secs(30);
 
-/// At most this many sessions are kept; past it, the oldest reads are dropped.
+/// At most this many sessions are cached; past it, those read longest ago are dropped.
 const KEEP_AT_MOST: usize = 50_000;
 
 /// How often a save merges its changes into a row changed meanwhile before it gives up.
@@ -56,7 +56,7 @@ pub struct Sessions {
     kept: Arc<Mutex<HashMap<Id, Kept>>>,
 }
 
-/// Says how many sessions are kept, never which: their ids are the cookies' secrets.
+/// Says how many sessions are cached, never which: their ids are the cookies' secrets.
 impl std::fmt::Debug for Sessions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sessions")
@@ -150,8 +150,8 @@ impl Sessions {
         .map_err(backend)
     }
 
-    /// Drops a kept session, so its next request reads the table (which no longer has it, when a member transaction
-    /// refused it).
+    /// Drops a session from the cache, so its next request reads the table (which no longer has it, when a member
+    /// transaction refused it).
     pub fn forget(&self, id: &Id) {
         self.kept().remove(id);
     }
@@ -187,7 +187,7 @@ impl SessionStore for Sessions {
             .get(&record.id)
             .map(|k| (k.record.clone(), k.stored));
         let Some((original, mut known)) = kept else {
-            // A copy this server no longer keeps: written as it is, while the row exists.
+            // A copy no longer in this server's cache: written as it is, while the row exists.
             match self.write(record, None).await? {
                 Some(stored) => self.keep(record, stored),
                 None => self.forget(&record.id),

@@ -98,7 +98,8 @@ pub fn app(
         }
     };
     let routes = generate_route_list(App);
-    // The `sessions` table (created by our migrations), with the sessions this server has read kept in memory (D-018).
+    // The `sessions` table (created by our migrations), with the sessions this server has read cached in memory
+    // (D-018).
     let store = crate::session_store::Sessions::new(pool.clone());
     let sessions = SessionManagerLayer::new(store.clone())
         .with_name(SESSION_COOKIE)
@@ -140,7 +141,7 @@ pub fn app(
             let (app, store) = (app.clone(), store.clone());
             async move {
                 // A request refused as unauthenticated while it carried a session (a member transaction found the
-                // session signed out through another server, D-018): the session this server kept goes too.
+                // session signed out through another server, D-018): this server's cached copy goes too.
                 let session = req.extensions().get::<tower_sessions::Session>().and_then(|s| s.id());
                 let res = confirm_scope(app, req).await;
                 if let Some(id) = session
@@ -167,7 +168,7 @@ pub fn app(
     Ok((router, finished))
 }
 
-/// Requests whose body is at most this big are kept, so they can be answered again with a fresh scope.
+/// Requests whose body is at most this big are buffered in memory, so they can be answered again with a fresh scope.
 const REPLAYABLE_BODY: usize = 1 << 20;
 
 /// A request's scope may use the role its session remembers (D-014). When that role no longer holds — the member
@@ -175,7 +176,7 @@ const REPLAYABLE_BODY: usize = 1 << 20;
 /// forgets the role and the request is answered again, now with the membership read afresh: a promotion or a demotion
 /// applies to the very next request, with no error in between. Nothing was done the first time (the check precedes
 /// every read and write; a refused transaction rolls back). Requests without a session id pass straight through;
-/// bodies of unknown size or over [`REPLAYABLE_BODY`] (contact imports) are not kept: they get the `scope_changed`
+/// bodies of unknown size or over [`REPLAYABLE_BODY`] (contact imports) are not buffered: they get the `scope_changed`
 /// answer, and the next request reads the membership.
 async fn confirm_scope(app: Router, req: axum::extract::Request) -> axum::response::Response {
     use axum::body::{Body, HttpBody};

@@ -345,16 +345,16 @@ async fn a_session_in_use_moves_its_idle_expiry_forward(pool: PgPool) {
     assert!(second > first, "{first} → {second}");
 }
 
-/// D-018: each server keeps the sessions it has read, and every member transaction confirms its session. Signed out
-/// through one server, a session another server still keeps is refused there at once, on reads and writes alike, and a
-/// request that would have saved it (its touch is due) does not write the row back.
+/// D-018: each server caches the sessions it has read, and every member transaction confirms its session. Signed
+/// out through one server, a session another server still has cached is refused there at once, on reads and writes
+/// alike, and a request that would have saved it (its touch is due) does not write the row back.
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool: PgPool) {
     let one = TestApp::spawn(pool.clone()).await;
     let other = TestApp::spawn_with_touch(pool.clone(), 1).await;
     let pages = TestApp::spawn(pool).await;
     let (_, cookie) = one.signup("ada@example.com").await;
-    // Both other servers read the session and keep it.
+    // Both other servers read the session and cache it.
     assert_eq!(
         other.get("/api/contacts", Some(&cookie)).await.status(),
         StatusCode::OK
@@ -367,7 +367,7 @@ async fn a_session_signed_out_on_one_server_is_dead_on_another_that_kept_it(pool
     let res = one.post("/api/auth/logout", json!({}), Some(&cookie)).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(one.count("sessions").await, 0);
-    // Past the other server's touch interval: its next request would save the session it kept.
+    // Past the other server's touch interval: its next request would save the session it cached.
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
 
     let res = other

@@ -1,5 +1,5 @@
-//! The contacts, deals, board and activities routes of API.md over real HTTP: statuses and bodies, roles, another
-//! workspace's ids, bad input, and that refused requests change nothing.
+//! The contacts, deals, board and activities routes of the REST API over real HTTP: statuses and bodies, roles,
+//! another workspace's ids, bad input, and that refused requests change nothing.
 #![expect(
     clippy::unwrap_used,
     reason = "helpers of the tests: a failed step must fail the test that called it"
@@ -19,8 +19,8 @@ async fn admin(app: &TestApp, email: &str) -> (String, String) {
     (cookie, org)
 }
 
-/// A person who works in `org` with `role`, signed in there (the membership is written directly: invitations are
-/// another issue's subject).
+/// A person who works in `org` with `role`, signed in there (the membership is written directly: the app has no
+/// way yet to add a member to an existing workspace).
 async fn member(app: &TestApp, org: &str, email: &str, role: &str) -> String {
     let (body, cookie) = app.signup(email).await;
     let user = body["user"]["id"].as_str().unwrap();
@@ -1448,7 +1448,7 @@ async fn everything(app: &TestApp) -> Value {
     .unwrap()
 }
 
-/// One attempt of an action through its REST front door, and the status it answers when allowed.
+/// One attempt of an action through its REST handler, and the status it answers when allowed.
 struct Attempt {
     method: Method,
     path: String,
@@ -1461,7 +1461,7 @@ struct Attempt {
 }
 
 /// Every action of the policy table, for every role of the workspace, a member of another workspace and an anonymous
-/// caller, through its REST front door: the status the table says, the error body when refused, and nothing written
+/// caller, through its REST handler: the status the table says, the error body when refused, and nothing written
 /// anywhere when refused. The match over the actions has no catch-all, so a new action must say here how it is tried.
 #[sqlx::test(migrator = "clearview::db::MIGRATOR")]
 async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) {
@@ -1673,7 +1673,7 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
                     ok: StatusCode::OK,
                     names_a_record: true,
                 }),
-                // No front door yet: nothing to try. Each joins the matrix with the route that brings it.
+                // No REST route yet: nothing to try. Each joins the matrix with the route that brings it.
                 Action::ManageMembers
                 | Action::ReadAuditLog
                 | Action::ReadDeadJobs

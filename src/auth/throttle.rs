@@ -1,4 +1,4 @@
-//! Sign-in throttling per account and per client address, kept in PostgreSQL so that every app node sees the same
+//! Sign-in throttling per account and per client address, stored in PostgreSQL so that every app node sees the same
 //! counts.
 
 use sqlx::PgPool;

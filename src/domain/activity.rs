@@ -1,4 +1,5 @@
-//! Activities and their per-kind details (D-003: stored as one JSONB object, validated here on the way in).
+//! Activities and their per-kind details (stored as one JSONB object, `activities.metadata`, indexed with GIN;
+//! validated here on the way in).
 
 use std::fmt;
 use std::str::FromStr;

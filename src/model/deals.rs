@@ -351,7 +351,8 @@ pub struct BoardColumn {
     pub kind: StageKind,
     pub rot_days: Option<i32>,
     pub count: i64,
-    /// The totals of the column's main currency (the one most of its deals use), as API.md names them.
+    /// The totals of the column's main currency (the one most of its deals use): `currency`, `total_minor` and
+    /// `weighted_minor` in the board's JSON.
     pub currency: Option<Currency>,
     pub total_minor: i64,
     pub weighted_minor: i64,

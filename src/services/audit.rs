@@ -2,8 +2,9 @@
 //!
 //! Entries are written by units of work ([`crate::db::Work::audit`]). An entry is written pending and joins its
 //! workspace's chain shortly after its transaction commits (D-017): the unit's [`crate::db::Committed`] names the
-//! workspace, the front door hands it to the [`Sealer`], which links that workspace's committed entries in one batch,
-//! and every reader of the log seals first ([`recent`], [`seal`]).
+//! workspace, the entry point that receives it (a REST handler or a server function) hands it to the [`Sealer`],
+//! which links that workspace's committed entries in one batch, and every reader of the log seals first ([`recent`],
+//! [`seal`]).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -108,7 +109,7 @@ async fn run_sealer(pool: PgPool, mut rx: mpsc::UnboundedReceiver<OrgId>) {
     }
 }
 
-/// An entry as read back by admins.
+/// An entry as [`recent`] reads it back (admins only; no page or route shows the log yet).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub id: Uuid,

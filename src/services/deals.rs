@@ -523,7 +523,7 @@ pub async fn update(
     } else {
         "deal.updated"
     };
-    // The update, its audit entry (as `audit::record` writes it; the chain trigger fills in seq and hashes) and the
+    // The update, its audit entry (as `Work::audit` writes it; the chain trigger fills in seq and hashes) and the
     // read of the deal as it now is: one statement. No row updated (a stale version) writes no entry either.
     const UPDATE: &str = concat!(
         "with updated as (

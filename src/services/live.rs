@@ -1,11 +1,11 @@
 //! Changes of deals that boards watching them should hear of (D-019).
 //!
 //! A service notes each deal it inserts, updates or deletes in its unit of work ([`crate::db::Work::changed`]). Once
-//! the unit has committed, the front door hands the changes on ([`super::AfterCommit`]), and the server announces them
-//! on PostgreSQL's `deal_changes` channel in a transaction of their own, so that every server's watching boards hear
-//! them. Announcing from the
-//! deal's own transaction (a `NOTIFY` trigger) made every deal-writing commit in the database wait in turn for one
-//! lock, held until its commit had reached the disk.
+//! the unit has committed, the entry point (a REST handler or a server function) hands the changes on
+//! ([`super::AfterCommit`]), and the server announces them on PostgreSQL's `deal_changes` channel in a transaction of
+//! their own, so that every server's watching boards hear them. Announcing from the deal's own transaction (a
+//! `NOTIFY` trigger) made every deal-writing commit in the database wait in turn for one lock, held until its commit
+//! had reached the disk.
 
 use sqlx::PgPool;
 

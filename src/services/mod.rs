@@ -1,6 +1,7 @@
 //! One module per resource. Every function that touches workspace data takes a [`Scope`] first. It reads in the
 //! scope's transaction ([`Scope::read`]) and changes data in a unit of work ([`Scope::write`]); a service
-//! that changes data returns a [`Done`], whose follow-up work the front door hands to [`AfterCommit`].
+//! that changes data returns a [`Done`], whose follow-up work the entry point (a REST handler
+//! or a server function) hands to [`AfterCommit`].
 
 pub mod activities;
 mod after_commit;
@@ -22,8 +23,9 @@ pub use crate::db::{Committed, Done, Work};
 use crate::domain::{OrgId, Role, UserId};
 use crate::policy::{self, Action};
 
-/// Who is acting, in which workspace, with which role. Built only by the authentication layer from a session (or an
-/// API token) after checking the membership; a workspace id sent by a client is never trusted on its own.
+/// Who is acting, in which workspace, with which role. Built by the authentication layer from a browser session
+/// after checking the membership (and by the command line and the seed for their own work); a workspace id sent by
+/// a client is never trusted on its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
     pub org_id: OrgId,
@@ -32,7 +34,7 @@ pub struct Scope {
     /// The request this action came from, recorded in the audit log.
     pub request_id: Option<String>,
     /// The browser session the request acts for, confirmed by every member transaction (D-018); `None` for the
-    /// command line, jobs and API callers without one.
+    /// command line and the seed, which act without one.
     #[serde(skip)]
     pub session: Option<crate::db::SessionKey>,
 }

@@ -1,4 +1,5 @@
-//! Pipelines and their stages (D-002).
+//! Pipelines and their stages: each stage is a row of its pipeline, with its own position, default probability,
+//! kind (open, won or lost) and rot days.
 
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::model::{PipelineInput, PipelinePatch, StageInput, StagePatch, ValidSt
 use crate::policy::Action;
 use crate::{Error, FieldErrors, Result};
 
-/// The pipeline every new workspace starts with (API.md, signup).
+/// The stages of the pipeline every new workspace gets at sign-up: (name, default probability, kind).
 pub const DEFAULT_STAGES: [(&str, i16, StageKind); 6] = [
     ("Lead", 10, StageKind::Open),
     ("Qualified", 25, StageKind::Open),

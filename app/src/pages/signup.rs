@@ -28,7 +28,7 @@ pub fn SignupPage() -> impl IntoView {
             <div class="card auth-card">
                 <div class="brand brand-lg">"Clearview"</div>
                 <h1>"Create your workspace"</h1>
-                <p class="muted">"You will be its admin; invite your team afterwards."</p>
+                <p class="muted">"You will be its admin."</p>
                 <ActionForm action=action attr:class="form" attr:novalidate="">
                     <label for="signup-name">"Your name"</label>
                     <input id="signup-name" name="name" autocomplete="name" required

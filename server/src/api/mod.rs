@@ -1,4 +1,5 @@
-//! The REST API of API.md: thin handlers that authenticate, build a `Scope`, call a service and map the error.
+//! The REST API under `/api` (see [`router`] for its routes): thin handlers that authenticate, build a `Scope`,
+//! call a service and map the error.
 
 mod activities;
 mod auth;
