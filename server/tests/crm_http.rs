@@ -1448,6 +1448,18 @@ async fn everything(app: &TestApp) -> Value {
     .unwrap()
 }
 
+/// Creates a record with `POST path` and returns its id.
+async fn created(app: &TestApp, path: &str, body: Value, cookie: String) -> String {
+    json_of(
+        app.send(Method::POST, path, Some(body), &cookie).await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// One attempt of an action through its REST handler, and the status it answers when allowed.
 struct Attempt {
     method: Method,
@@ -1481,44 +1493,14 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
         (Role::Admin, admin_cookie.clone()),
     ];
     let (stranger, _) = admin(&app, "mallory@example.com").await;
-    let new_deal = |cookie: String| {
-        let app = &app;
-        async move {
-            json_of(
-                app.send(
-                    Method::POST,
-                    "/api/deals",
-                    Some(json!({"title": "Matrix"})),
-                    &cookie,
-                )
-                .await,
-                StatusCode::CREATED,
-            )
-            .await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
-    };
+    let new_deal = |cookie: String| created(&app, "/api/deals", json!({"title": "Matrix"}), cookie);
     let new_contact = || {
-        let app = &app;
-        let cookie = admin_cookie.clone();
-        async move {
-            json_of(
-                app.send(
-                    Method::POST,
-                    "/api/contacts",
-                    Some(json!({"first_name": "Grace"})),
-                    &cookie,
-                )
-                .await,
-                StatusCode::CREATED,
-            )
-            .await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        }
+        created(
+            &app,
+            "/api/contacts",
+            json!({"first_name": "Grace"}),
+            admin_cookie.clone(),
+        )
     };
     let version_of = |deal: String| {
         let app = &app;
