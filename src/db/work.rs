@@ -71,10 +71,6 @@ impl Work {
         self.actor.org
     }
 
-    pub fn actor(&self) -> &Actor {
-        &self.actor
-    }
-
     /// Writes one audit entry: `action` (e.g. `contact.created`) on an entity, with the changed fields (never
     /// secrets). It is pending until the workspace's chain is sealed after commit.
     pub async fn audit(
@@ -190,17 +186,6 @@ impl Committed {
         &self.changes
     }
 
-    /// Adds another unit's follow-up work (a request that committed several).
-    pub fn and(mut self, other: Committed) -> Committed {
-        for org in other.sealed {
-            if !self.sealed.contains(&org) {
-                self.sealed.push(org);
-            }
-        }
-        self.changes.extend(other.changes);
-        self
-    }
-
     pub fn into_parts(self) -> (Vec<OrgId>, Vec<DealChange>) {
         (self.sealed, self.changes)
     }
@@ -239,34 +224,8 @@ pub struct Done<T> {
 }
 
 impl<T> Done<T> {
-    /// A result whose units of work left nothing to do.
-    pub fn nothing_left(value: T) -> Self {
-        Self {
-            value,
-            committed: Committed::default(),
-        }
-    }
-
     pub fn into_parts(self) -> (T, Committed) {
         (self.value, self.committed)
-    }
-
-    /// The value, read in passing (the follow-up work stays with `self`).
-    pub fn value(&self) -> &T {
-        &self.value
-    }
-
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Done<U> {
-        Done {
-            value: f(self.value),
-            committed: self.committed,
-        }
-    }
-
-    /// Adds follow-up work of another unit.
-    pub fn and(mut self, other: Committed) -> Self {
-        self.committed = self.committed.and(other);
-        self
     }
 
     /// [`Committed::finish_here`], returning the value.
