@@ -100,23 +100,38 @@ pub async fn member(
 ) -> sqlx::Result<Tx> {
     // UUIDs, the role's fixed names and a session key checked to be URL-safe base64: nothing to quote.
     let session = session.map_or_else(|| "null".to_owned(), |s| format!("'{}'", s.0));
-    pool.begin_with(format!(
-        "select app_enter('{}', '{}', '{}', {session}); begin",
-        org.0,
-        user.0,
-        role.as_str()
-    ))
+    begin_detached(
+        pool,
+        format!(
+            "select app_enter('{}', '{}', '{}', {session}); begin",
+            org.0,
+            user.0,
+            role.as_str()
+        ),
+    )
     .await
+}
+
+/// Opens a transaction with `statement` in a task of its own. A request can be cancelled at any await (its client
+/// went away), and the driver only rolls back a transaction whose `BEGIN` it has seen answered: cancelled while the
+/// message was in flight, the connection went back to the pool inside the open transaction, as `clearview_app`, and
+/// the next request on it failed. In its own task the `BEGIN` always completes; if nobody is waiting any more, the
+/// transaction is dropped there and rolled back like any other.
+async fn begin_detached(pool: &PgPool, statement: String) -> sqlx::Result<Tx> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
 }
 
 /// A transaction acting inside one workspace, for one member: RLS restricts it to that workspace.
 pub async fn tenant(pool: &PgPool, org: OrgId, user: Option<UserId>) -> sqlx::Result<Tx> {
-    pool.begin_with(enter_then_begin(Some(org), user)).await
+    begin_detached(pool, enter_then_begin(Some(org), user)).await
 }
 
 /// A transaction acting for one person across their workspaces (listing memberships), without any workspace's data.
 pub async fn personal(pool: &PgPool, user: UserId) -> sqlx::Result<Tx> {
-    pool.begin_with(enter_then_begin(None, Some(user))).await
+    begin_detached(pool, enter_then_begin(None, Some(user))).await
 }
 
 /// The settings and the role switch, then `BEGIN`, as one simple-protocol message of two statements (D-016): one round

@@ -85,16 +85,7 @@ pub async fn export(
     let export = state.finish(contact_csv::export(&state.pool, &scope, &query.q).await?);
     let stream = futures_util::stream::unfold(Some(export), |export| async move {
         let mut export = export?;
-        // A chunk is read in a task of its own: a download cancelled by the client drops this stream, and a
-        // transaction dropped while it begins would go back to the pool still open (the driver only rolls back a
-        // transaction whose BEGIN it has seen answered).
-        let (export, chunk) = tokio::spawn(async move {
-            let chunk = export.next_chunk().await;
-            (export, chunk)
-        })
-        .await
-        .ok()?;
-        match chunk {
+        match export.next_chunk().await {
             Ok(Some(bytes)) => Some((Ok(Bytes::from(bytes)), Some(export))),
             Ok(None) => None,
             // The status line has gone out: ending the body early tells the client the file is incomplete.
