@@ -1,7 +1,7 @@
 //! Clearview CRM: the nouns and rules of the CRM.
 //!
 //! `domain` and `policy` compile everywhere (the browser validates forms and hides buttons with the same code the server
-//! enforces). Behind the `ssr` feature live the database access, the services and the credentials code.
+//! enforces). Behind the `ssr` feature live the database access, the services, the job queue and the credentials code.
 
 pub mod domain;
 pub mod error;
@@ -12,6 +12,8 @@ pub mod policy;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(feature = "ssr")]
+pub mod jobs;
 #[cfg(feature = "ssr")]
 pub mod services;
 

@@ -97,6 +97,7 @@ mod contacts;
 mod deals;
 mod pipelines;
 pub(crate) mod serde_opt;
+mod team;
 
 pub use activities::{Activity, ActivityInput, ActivityQuery, ValidActivity};
 pub use contacts::{
@@ -110,4 +111,8 @@ pub use pipelines::{
     PipelineInput, PipelinePatch, StageDelete, StageInput, StagePatch, ValidStage,
     probability as pipelines_probability, rot_days as pipelines_rot_days,
     stage_name as pipelines_stage_name,
+};
+pub use team::{
+    AcceptInput, Invite, InviteInput, InvitePreview, InviteState, Job, JobStatus, Member,
+    RoleInput, ValidInvite, ValidNewAccount,
 };

@@ -21,21 +21,23 @@ pub enum Action {
     ImportContacts,
     ExportContacts,
     ConfigurePipelines,
-    /// Reserved: no service checks it yet (there is no member management).
+    /// Invite people, resend and revoke invitations, change roles, remove members.
     ManageMembers,
+    /// Leave the workspace oneself.
+    LeaveWorkspace,
     /// Checked by `services::audit::recent`, which no page or route calls yet.
     ReadAuditLog,
-    /// Reserved: no service checks it yet (nothing runs jobs).
-    ReadDeadJobs,
-    /// Reserved: no service checks it yet (a workspace cannot be renamed).
+    /// See the workspace's queued and dead mail.
+    ReadJobs,
+    /// Queue a dead job again.
+    RetryJob,
     UpdateOrganization,
-    /// Reserved: no service checks it yet (a workspace cannot be deleted).
     DeleteOrganization,
 }
 
 impl Action {
     /// Every action, for exhaustive tests and documentation.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadWorkspace,
         Action::CreateContact,
         Action::UpdateContact,
@@ -50,8 +52,10 @@ impl Action {
         Action::ExportContacts,
         Action::ConfigurePipelines,
         Action::ManageMembers,
+        Action::LeaveWorkspace,
         Action::ReadAuditLog,
-        Action::ReadDeadJobs,
+        Action::ReadJobs,
+        Action::RetryJob,
         Action::UpdateOrganization,
         Action::DeleteOrganization,
     ];
@@ -62,6 +66,7 @@ pub fn allows(role: Role, action: Action) -> bool {
     use Action::*;
     let least = match action {
         ReadWorkspace
+        | LeaveWorkspace
         | CreateContact
         | UpdateContact
         | CreateDeal
@@ -72,8 +77,8 @@ pub fn allows(role: Role, action: Action) -> bool {
         | DeleteDeal
         | DeleteContact
         | ImportContacts => Role::Manager,
-        ExportContacts | ConfigurePipelines | ManageMembers | ReadAuditLog | ReadDeadJobs
-        | UpdateOrganization | DeleteOrganization => Role::Admin,
+        ExportContacts | ConfigurePipelines | ManageMembers | ReadAuditLog | ReadJobs
+        | RetryJob | UpdateOrganization | DeleteOrganization => Role::Admin,
     };
     role >= least
 }
@@ -93,7 +98,7 @@ mod tests {
     use Action::*;
 
     /// The role table written out row by row, independently of [`allows`]: (action, rep, manager, admin).
-    const TABLE: [(Action, bool, bool, bool); 18] = [
+    const TABLE: [(Action, bool, bool, bool); 20] = [
         (ReadWorkspace, true, true, true),
         (CreateContact, true, true, true),
         (UpdateContact, true, true, true),
@@ -108,8 +113,10 @@ mod tests {
         (ExportContacts, false, false, true),
         (ConfigurePipelines, false, false, true),
         (ManageMembers, false, false, true),
+        (LeaveWorkspace, true, true, true),
         (ReadAuditLog, false, false, true),
-        (ReadDeadJobs, false, false, true),
+        (ReadJobs, false, false, true),
+        (RetryJob, false, false, true),
         (UpdateOrganization, false, false, true),
         (DeleteOrganization, false, false, true),
     ];

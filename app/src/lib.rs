@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod deals;
 pub mod error;
 pub mod pages;
+pub mod team;
 pub mod workspace;
 
 #[cfg(feature = "ssr")]
@@ -22,8 +23,9 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::{
-    contact::ContactPage, contacts::ContactsPage, deal::DealPage, login::LoginPage,
-    pipeline::PipelinePage, settings::SettingsPage, shell::Protected, signup::SignupPage,
+    contact::ContactPage, contacts::ContactsPage, deal::DealPage, invite::InvitePage,
+    login::LoginPage, mail::MailPage, members::MembersPage, pipeline::PipelinePage,
+    settings::SettingsPage, shell::Protected, signup::SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -68,6 +70,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <pages::NotFound/> }>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/signup") view=SignupPage/>
+                <Route path=path!("/invite") view=InvitePage ssr=SsrMode::Async/>
                 // Signed-in pages render completely on the server before they are sent (SsrMode::Async): the first
                 // paint has the data, and every page works without JavaScript, where streamed fragments could not
                 // be swapped in.
@@ -78,6 +81,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deals/:id") view=DealPage ssr=SsrMode::Async/>
                     <Route path=path!("/pipeline") view=PipelinePage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/members") view=MembersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/mail") view=MailPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
             </div>

@@ -106,6 +106,35 @@ pub async fn scope(
     Ok(scope)
 }
 
+/// The signed-in person's scope in `org`, a workspace a request names, without making it the session's current one.
+/// `Unauthenticated` without a live session, `NotFound` unless they are a member of it.
+pub async fn scope_in(
+    session: &Session,
+    pool: &PgPool,
+    config: &WebConfig,
+    org: OrgId,
+    request_id: Option<String>,
+) -> Result<Scope> {
+    let user = user(session, config).await?.ok_or(Error::Unauthenticated)?;
+    let remembered = session
+        .get::<(OrgId, Role)>(ROLE)
+        .await
+        .map_err(store_err)?
+        .filter(|(o, _)| *o == org);
+    let mut scope = match remembered {
+        Some((_, role)) => Scope {
+            org_id: org,
+            user_id: user,
+            role,
+            request_id,
+            session: None,
+        },
+        None => organizations::scope_for(pool, user, org, request_id).await?,
+    };
+    scope.session = key(session);
+    Ok(scope)
+}
+
 /// [`scope`], before the session's key is added.
 async fn workspace_scope(
     session: &Session,

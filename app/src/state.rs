@@ -29,6 +29,10 @@ pub struct AppState {
     /// Where server functions hand what their units of work left to do (seal the audit entries, announce deal
     /// changes).
     pub after_commit: clearview::services::AfterCommit,
+    /// The key and address of invitation links.
+    pub links: Arc<clearview::services::invites::Links>,
+    /// The dev mailbox folder when mail is kept there (no SMTP server configured); `None` when mail goes out.
+    pub dev_mailbox: Option<Arc<std::path::PathBuf>>,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod embedded_pg;
 pub mod live;
+pub mod mailbox;
 pub mod security;
 pub mod seed;
 pub mod session_store;

@@ -24,6 +24,9 @@ struct Cli {
 enum Command {
     /// Serve the app (the default). Without DATABASE_URL: starts the embedded database and a demo workspace.
     Serve,
+    /// Run the job worker alone (sending mail), for a separate process: `serve` runs one too. Any number may run, on
+    /// any number of machines.
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Fill a workspace with data: the demo workspace with sample data, or a benchmark workspace in bulk.
@@ -69,6 +72,16 @@ async fn main() -> Result<()> {
     telemetry::init(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Worker => {
+            let (pool, pg) = database(&cli.config).await?;
+            let worker = worker(&cli.config, &pool)?;
+            worker.run(web::shutdown_signal()).await;
+            pool.close().await;
+            if let Some(pg) = pg {
+                pg.stop()?;
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let (pool, _pg) = database(&cli.config).await?;
             pool.close().await;
@@ -163,6 +176,19 @@ async fn seed_demo(pool: &PgPool) -> Result<()> {
     server::seed::demo(pool).await
 }
 
+/// A job worker with the configured mailer.
+fn worker(config: &Config, pool: &PgPool) -> Result<clearview::jobs::Worker> {
+    let mailer = config.mailer()?;
+    if matches!(mailer, clearview::jobs::Mailer::DevMailbox { .. }) {
+        tracing::info!(dir = %config.dev_mailbox().display(), "no SMTP_URL: mail is kept in the dev mailbox");
+    }
+    Ok(clearview::jobs::Worker::new(
+        pool.clone(),
+        std::sync::Arc::new(mailer),
+        clearview::jobs::WorkerSettings::default(),
+    ))
+}
+
 async fn serve(config: Config) -> Result<()> {
     let (pool, pg) = database(&config).await?;
     if pg.is_some() {
@@ -170,15 +196,40 @@ async fn serve(config: Config) -> Result<()> {
     }
     let leptos_options = web::leptos_options().context("reading the Leptos settings")?;
     let addr = config.listen_addr.unwrap_or(leptos_options.site_addr);
+    let links = clearview::services::invites::Links {
+        key: config.secret_key()?,
+        base_url: config.public_url.clone().unwrap_or_else(|| {
+            let host = if addr.ip().is_unspecified() {
+                std::net::SocketAddr::from(([127, 0, 0, 1], addr.port()))
+            } else {
+                addr
+            };
+            format!("http://{host}")
+        }),
+    };
+    let worker = worker(&config, &pool)?;
+    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
+    let wake = worker.wake();
+    let working = tokio::spawn(worker.run(async {
+        let _ = worker_stopped.await;
+    }));
     let (router, sealing) = web::app(
         pool.clone(),
-        web::WebSettings::from_config(&config, leptos_options),
+        web::WebSettings::from_config(&config, leptos_options, links, wake),
     )?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!("Clearview is serving at http://{addr}");
     web::serve(listener, router, web::shutdown_signal()).await?;
+    // The worker finishes the job it is running; a job it had claimed but not started waits for its lease to end.
+    let _ = stop_worker.send(());
+    if tokio::time::timeout(std::time::Duration::from_secs(40), working)
+        .await
+        .is_err()
+    {
+        tracing::warn!("jobs: stopped mid-job; its lease runs out and another worker takes it");
+    }
     // The last requests' audit entries are sealed before the pool closes. Should that take too long, they stay
     // committed and pending, and the workspace's next seal links them (D-017).
     if tokio::time::timeout(std::time::Duration::from_secs(10), sealing)

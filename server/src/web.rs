@@ -34,10 +34,22 @@ pub struct WebSettings {
     pub session_idle: Duration,
     pub web: WebConfig,
     pub public_url: Option<String>,
+    /// The key and address of invitation links.
+    pub links: clearview::services::invites::Links,
+    /// The dev mailbox folder, shown at `/dev/mailbox`, when mail is kept there.
+    pub dev_mailbox: Option<std::path::PathBuf>,
+    /// Wakes this server's job worker when a request queued a job.
+    pub jobs: Arc<tokio::sync::Notify>,
 }
 
 impl WebSettings {
-    pub fn from_config(config: &Config, leptos_options: LeptosOptions) -> Self {
+    /// `links` signs invitation links; `jobs` wakes the job worker.
+    pub fn from_config(
+        config: &Config,
+        leptos_options: LeptosOptions,
+        links: clearview::services::invites::Links,
+        jobs: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             leptos_options,
             session_idle: Duration::minutes(config.session_idle_minutes.max(1)),
@@ -47,6 +59,9 @@ impl WebSettings {
                 session_touch_secs: SESSION_TOUCH_SECS,
             },
             public_url: config.public_url.clone(),
+            links,
+            dev_mailbox: config.smtp_url.is_none().then(|| config.dev_mailbox()),
+            jobs,
         }
     }
 }
@@ -84,7 +99,9 @@ pub fn app(
         leptos_options: settings.leptos_options.clone(),
         pool: pool.clone(),
         config: Arc::new(settings.web),
-        after_commit: clearview::services::AfterCommit::new(sealer, announcer),
+        after_commit: clearview::services::AfterCommit::new(sealer, announcer, settings.jobs),
+        links: Arc::new(settings.links),
+        dev_mailbox: settings.dev_mailbox.map(Arc::new),
     };
     let dev_reload = std::env::var_os("LEPTOS_WATCH").map(|_| settings.leptos_options.reload_port);
     let page_context = move || {
@@ -125,6 +142,7 @@ pub fn app(
     let probes = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/dev/mailbox", get(crate::mailbox::page))
         .with_state(state.clone());
 
     let app = Router::new()

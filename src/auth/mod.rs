@@ -1,4 +1,5 @@
-//! Credentials: password hashing and sign-in throttling.
+//! Credentials: password hashing, sign-in throttling and signed invitation links.
 
 pub mod password;
 pub mod throttle;
+pub mod token;

@@ -134,6 +134,16 @@ pub async fn personal(pool: &PgPool, user: UserId) -> sqlx::Result<Tx> {
     begin_detached(pool, enter_then_begin(None, Some(user))).await
 }
 
+/// A transaction of the job worker: as `clearview_worker`, which reads and updates the jobs of every workspace and
+/// nothing else.
+pub async fn worker(pool: &PgPool) -> sqlx::Result<Tx> {
+    begin_detached(
+        pool,
+        "select set_config('role', 'clearview_worker', true); begin".to_owned(),
+    )
+    .await
+}
+
 /// The settings and the role switch, then `BEGIN`, as one simple-protocol message of two statements (D-016): one round
 /// trip, and the cheapest shape for the database. The values are UUIDs, printed as hex digits and dashes, so there is
 /// nothing to quote.

@@ -1,9 +1,11 @@
 //! A member's unit of work: one read-write transaction in one workspace, with everything its commit leaves to be done.
 //!
-//! Every change of workspace data goes through a [`Work`]. It writes the change's audit entries ([`Work::audit`]) and
-//! notes the deals whose boards must hear of it ([`Work::changed`]). [`Work::commit`] refuses to commit a unit that
-//! wrote no audit entry, and returns a [`Committed`] with what is left: the workspace whose pending entries are to be
-//! sealed into its chain (D-017) and the deal changes to announce (D-019). A rolled-back unit leaves nothing.
+//! Every change of workspace data goes through a [`Work`]. It writes the change's audit entries ([`Work::audit`]),
+//! notes the deals whose boards must hear of it ([`Work::changed`]) and queues the jobs the change causes
+//! ([`Work::enqueue`]: the outbox, a job row in the same transaction, so the job exists exactly when the change
+//! does). [`Work::commit`] refuses to commit a unit that wrote no audit entry, and returns a [`Committed`] with what is
+//! left: the workspace whose pending entries are to be sealed into its chain (D-017), the deal changes to announce
+//! (D-019) and whether a worker should wake for new jobs. A rolled-back unit leaves nothing.
 //!
 //! The front doors hand a [`Committed`] on (`services::AfterCommit`); the command line and tests finish it in place
 //! ([`Committed::finish_here`]). Both types are `#[must_use]`, and the workspace denies unused `must_use` values: a
@@ -54,6 +56,7 @@ pub struct Work {
     actor: Actor,
     audited: bool,
     changes: Vec<DealChange>,
+    jobs: usize,
 }
 
 impl Work {
@@ -64,11 +67,17 @@ impl Work {
             actor,
             audited: false,
             changes: Vec::new(),
+            jobs: 0,
         }
     }
 
     pub fn org(&self) -> OrgId {
         self.actor.org
+    }
+
+    /// The person this unit acts for.
+    pub fn user(&self) -> UserId {
+        self.actor.user
     }
 
     /// Writes one audit entry: `action` (e.g. `contact.created`) on an entity, with the changed fields (never
@@ -110,6 +119,27 @@ impl Work {
         self.changes.extend(changes);
     }
 
+    /// Queues a job of `kind` for this unit's workspace, to run once the unit commits (never if it rolls back).
+    pub async fn enqueue(&mut self, kind: &str, payload: Value) -> Result<Uuid> {
+        let id = Uuid::now_v7();
+        sqlx::query!(
+            "insert into jobs (id, org_id, kind, payload) values ($1, $2, $3, $4)",
+            id,
+            self.actor.org.0,
+            kind,
+            payload,
+        )
+        .execute(&mut *self.tx)
+        .await?;
+        self.jobs += 1;
+        Ok(id)
+    }
+
+    /// Declares that a statement of this unit queued a job again (an admin's retry), so a worker is woken for it.
+    pub(crate) fn queued_job(&mut self) {
+        self.jobs += 1;
+    }
+
     /// A change of a deal of this unit's workspace.
     pub fn deal_change(
         &self,
@@ -141,6 +171,7 @@ impl Work {
         Ok(Committed {
             sealed: vec![self.actor.org],
             changes: self.changes,
+            jobs: self.jobs,
         })
     }
 
@@ -166,13 +197,15 @@ impl std::ops::DerefMut for Work {
     }
 }
 
-/// What committed units of work left to do: seal the workspaces' new audit entries, announce the deal changes.
+/// What committed units of work left to do: seal the workspaces' new audit entries, announce the deal changes, wake a
+/// worker for the jobs they queued.
 #[must_use = "hand it on (`services::AfterCommit::hand`) or finish it (`finish_here`): its audit entries wait to be \
               sealed and its deal changes to be announced"]
 #[derive(Debug, Default)]
 pub struct Committed {
     sealed: Vec<OrgId>,
     changes: Vec<DealChange>,
+    jobs: usize,
 }
 
 impl Committed {
@@ -186,12 +219,18 @@ impl Committed {
         &self.changes
     }
 
+    /// How many jobs the units queued. They wait in the table whether or not a worker is woken: a worker also looks
+    /// for due jobs on its own, now and then.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+    }
+
     pub fn into_parts(self) -> (Vec<OrgId>, Vec<DealChange>) {
         (self.sealed, self.changes)
     }
 
     /// Does the follow-up work now, in this task: seals the entries and announces the changes. For the command line
-    /// and tests, where no server runs the background tasks.
+    /// and tests, where no server runs the background tasks; queued jobs wait for a worker (`clearview worker`).
     pub async fn finish_here(self, pool: &PgPool) -> Result<()> {
         for org in &self.sealed {
             crate::services::audit::seal(pool, *org).await?;

@@ -4,6 +4,7 @@ use super::{Done, Scope, Work};
 use crate::db::{self, Tx};
 use crate::domain::{OrgId, OrgName, Role, UserId};
 use crate::model::{Membership, Organization};
+use crate::policy::Action;
 use crate::{Error, Result};
 
 fn parse_role(s: &str) -> Role {
@@ -139,4 +140,70 @@ pub async fn create(
         role: Role::Admin,
     })
     .await
+}
+
+/// Renames the scope's workspace.
+#[tracing::instrument(name = "organizations::rename", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
+pub async fn rename(pool: &sqlx::PgPool, scope: &Scope, name: &str) -> Result<Done<Organization>> {
+    scope.require(Action::UpdateOrganization)?;
+    let name = OrgName::parse(name).map_err(|m| Error::field("name", m))?;
+    let mut work = scope.write(pool).await?;
+    let before = sqlx::query_scalar!(
+        "select name from organizations where id = $1 for update",
+        scope.org_id.0
+    )
+    .fetch_one(&mut **work)
+    .await?;
+    sqlx::query!(
+        "update organizations set name = $2 where id = $1",
+        scope.org_id.0,
+        name.as_str()
+    )
+    .execute(&mut **work)
+    .await?;
+    work.audit(
+        "organization.renamed",
+        "organization",
+        Some(scope.org_id.0),
+        serde_json::json!({"name": {"from": before, "to": name}}),
+    )
+    .await?;
+    work.finish(Organization {
+        id: scope.org_id,
+        name: name.to_string(),
+    })
+    .await
+}
+
+/// Deletes the scope's workspace and everything in it, once `confirm` is its exact name. Nothing of any other
+/// workspace is touched: every tenant row references its organization with `on delete cascade`. The audit entry goes
+/// with the workspace's chain; the server's log keeps the deletion.
+#[tracing::instrument(name = "organizations::delete", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
+pub async fn delete(pool: &sqlx::PgPool, scope: &Scope, confirm: &str) -> Result<Done<()>> {
+    scope.require(Action::DeleteOrganization)?;
+    let mut work = scope.write(pool).await?;
+    let name = sqlx::query_scalar!(
+        "select name from organizations where id = $1 for update",
+        scope.org_id.0
+    )
+    .fetch_one(&mut **work)
+    .await?;
+    if confirm != name {
+        return Err(Error::field(
+            "confirm",
+            "type the workspace's name exactly to delete it",
+        ));
+    }
+    work.audit(
+        "organization.deleted",
+        "organization",
+        Some(scope.org_id.0),
+        serde_json::json!({"name": name}),
+    )
+    .await?;
+    sqlx::query!("delete from organizations where id = $1", scope.org_id.0)
+        .execute(&mut **work)
+        .await?;
+    tracing::warn!(org.id = %scope.org_id, user.id = %scope.user_id, "workspace deleted with all its data");
+    work.finish(()).await
 }

@@ -1,7 +1,10 @@
 pub mod contact;
 pub mod contacts;
 pub mod deal;
+pub mod invite;
 pub mod login;
+pub mod mail;
+pub mod members;
 pub mod pipeline;
 pub mod settings;
 pub mod shell;

@@ -5,6 +5,7 @@ mod activities;
 mod auth;
 mod contacts;
 mod deals;
+mod organizations;
 mod pipelines;
 
 use app::state::AppState;
@@ -30,6 +31,35 @@ pub fn router() -> axum::Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
         .route("/auth/switch", post(auth::switch))
+        .route(
+            "/organizations",
+            get(organizations::list).post(organizations::create),
+        )
+        .route(
+            "/organizations/{id}",
+            get(organizations::get)
+                .patch(organizations::rename)
+                .delete(organizations::delete),
+        )
+        .route("/organizations/{id}/members", get(organizations::members))
+        .route(
+            "/organizations/{id}/members/{user_id}",
+            axum::routing::patch(organizations::set_role).delete(organizations::remove),
+        )
+        .route("/organizations/{id}/invite", post(organizations::invite))
+        .route("/organizations/{id}/invites", get(organizations::invites))
+        .route(
+            "/organizations/{id}/invites/{invite_id}",
+            axum::routing::delete(organizations::revoke),
+        )
+        .route(
+            "/organizations/{id}/invites/{invite_id}/resend",
+            post(organizations::resend),
+        )
+        .route("/organizations/{id}/jobs", get(organizations::jobs))
+        .route("/invites/preview", get(organizations::preview))
+        .route("/invites/accept", post(organizations::accept))
+        .route("/jobs/{id}/retry", post(organizations::retry))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route(
             "/pipelines/{id}",

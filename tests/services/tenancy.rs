@@ -3,23 +3,9 @@
 
 use clearview::db;
 use clearview::db::Settle;
-use clearview::model::SignupInput;
-use clearview::services::users;
 use sqlx::PgPool;
 
-async fn workspace(pool: &PgPool, email: &str, org: &str) -> clearview::model::SignupOutcome {
-    let input = SignupInput {
-        email: email.into(),
-        password: "correct horse battery".into(),
-        name: "Someone".into(),
-        organization_name: org.into(),
-    };
-    users::signup(pool, &input, None)
-        .await
-        .settle(pool)
-        .await
-        .expect("sign-up of a fresh workspace")
-}
+use crate::common::signup as workspace;
 
 #[sqlx::test]
 async fn unfiltered_selects_in_a_tenant_transaction_return_no_foreign_rows(pool: PgPool) {

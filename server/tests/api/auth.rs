@@ -1,9 +1,7 @@
 //! The auth routes over real HTTP: a server on a random port, a fresh database per test, cookies handled by hand so
 //! every attribute can be checked.
 
-mod common;
-
-use common::{TestApp, session_cookie, signup_body};
+use crate::common::{TestApp, session_cookie, signup_body};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;

@@ -1,9 +1,5 @@
 //! The HTTP test harness: the real router on a random port, a fresh database per test, cookies handled by hand so
 //! every attribute can be checked.
-#![allow(
-    dead_code,
-    reason = "each test crate uses its own subset of the harness"
-)]
 #![expect(
     clippy::unwrap_used,
     reason = "harness helpers: a failed setup step must fail the test that called it"
@@ -21,6 +17,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    /// What the server's requests wake a job worker with (see [`TestApp::start_worker`]).
+    pub wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl TestApp {
@@ -38,6 +36,13 @@ impl TestApp {
             )
             .with_test_writer()
             .try_init();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+        let links = clearview::services::invites::Links {
+            key: clearview::auth::token::SecretKey::generate(),
+            base_url: format!("http://{addr}"),
+        };
         let mut options = web::leptos_options().unwrap();
         options.site_root = "target/site".into();
         let settings = web::WebSettings {
@@ -49,10 +54,11 @@ impl TestApp {
                 session_touch_secs: touch_secs,
             },
             public_url: None,
+            links,
+            dev_mailbox: None,
+            jobs: wake.clone(),
         };
         let router = web::router(pool.clone(), settings).expect("the router builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr: SocketAddr = listener.local_addr().unwrap();
         tokio::spawn(web::serve(listener, router, std::future::pending()));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -62,7 +68,23 @@ impl TestApp {
             base: format!("http://{addr}"),
             client,
             pool,
+            wake,
         }
+    }
+
+    /// Runs a job worker with `mailer` for this server, woken by its requests; it stops with the test.
+    pub fn start_worker(
+        &self,
+        mailer: clearview::jobs::Mailer,
+        settings: clearview::jobs::WorkerSettings,
+    ) {
+        let worker = clearview::jobs::Worker::with_wake(
+            self.pool.clone(),
+            std::sync::Arc::new(mailer),
+            settings,
+            self.wake.clone(),
+        );
+        tokio::spawn(worker.run(std::future::pending()));
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -189,4 +211,41 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<SetCookie> {
                 attributes: parts.map(str::to_owned).collect(),
             })
         })
+}
+
+/// A signed-in admin of a fresh workspace: (cookie, organization id).
+pub async fn admin(app: &TestApp, email: &str) -> (String, String) {
+    let (body, cookie) = app.signup(email).await;
+    let org = body["organization"]["id"].as_str().unwrap().to_owned();
+    (cookie, org)
+}
+
+/// A person who works in `org` with `role`, signed in there (the membership is written directly, so a test of
+/// one route needs no other).
+pub async fn member(app: &TestApp, org: &str, email: &str, role: &str) -> String {
+    let (body, cookie) = app.signup(email).await;
+    let user = body["user"]["id"].as_str().unwrap();
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1::uuid, $2::uuid, $3)")
+        .bind(org)
+        .bind(user)
+        .bind(role)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            "/api/auth/switch",
+            json!({"organization_id": org}),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    cookie
+}
+
+pub async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
 }

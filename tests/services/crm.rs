@@ -6,57 +6,14 @@ use clearview::db::Settle;
 use clearview::domain::{ActivityKind, DealId, Role, StageId};
 use clearview::model::{
     ActivityInput, ActivityQuery, AmountInput, ContactInput, ContactQuery, Deal, DealForm,
-    DealPatch, NumberInput, SignupInput,
+    DealPatch, NumberInput,
 };
-use clearview::services::{Scope, activities, board, contacts, deals, live, users};
+use clearview::services::{Scope, activities, board, contacts, deals, live};
+
+use crate::common::{member, workspace};
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-
-/// An admin's scope in a fresh workspace.
-async fn workspace(pool: &PgPool, email: &str) -> Scope {
-    let out = users::signup(
-        pool,
-        &SignupInput {
-            email: email.into(),
-            password: "correct horse battery".into(),
-            name: email.split('@').next().unwrap_or("someone").into(),
-            organization_name: format!("Workspace of {email}"),
-        },
-        None,
-    )
-    .await
-    .settle(pool)
-    .await
-    .expect("sign-up");
-    Scope {
-        org_id: out.organization.id,
-        user_id: out.user.id,
-        role: Role::Admin,
-        request_id: None,
-        session: None,
-    }
-}
-
-/// A second person who is a member of `admin`'s workspace with `role` (membership written directly: the app has no
-/// way yet to add a member to an existing workspace).
-async fn member(pool: &PgPool, admin: &Scope, email: &str, role: Role) -> Scope {
-    let own = workspace(pool, email).await;
-    sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, $3)")
-        .bind(admin.org_id.0)
-        .bind(own.user_id.0)
-        .bind(role.as_str())
-        .execute(pool)
-        .await
-        .expect("membership");
-    Scope {
-        org_id: admin.org_id,
-        user_id: own.user_id,
-        role,
-        request_id: None,
-        session: None,
-    }
-}
 
 fn person(first: &str, last: &str, company: &str) -> ContactInput {
     ContactInput {

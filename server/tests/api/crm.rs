@@ -5,49 +5,10 @@
     reason = "helpers of the tests: a failed step must fail the test that called it"
 )]
 
-mod common;
-
-use common::TestApp;
+use crate::common::{TestApp, admin, json_of, member};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-
-/// A signed-in admin of a fresh workspace: (cookie, organization id).
-async fn admin(app: &TestApp, email: &str) -> (String, String) {
-    let (body, cookie) = app.signup(email).await;
-    let org = body["organization"]["id"].as_str().unwrap().to_owned();
-    (cookie, org)
-}
-
-/// A person who works in `org` with `role`, signed in there (the membership is written directly: the app has no
-/// way yet to add a member to an existing workspace).
-async fn member(app: &TestApp, org: &str, email: &str, role: &str) -> String {
-    let (body, cookie) = app.signup(email).await;
-    let user = body["user"]["id"].as_str().unwrap();
-    sqlx::query("insert into memberships (org_id, user_id, role) values ($1::uuid, $2::uuid, $3)")
-        .bind(org)
-        .bind(user)
-        .bind(role)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    let res = app
-        .post(
-            "/api/auth/switch",
-            json!({"organization_id": org}),
-            Some(&cookie),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::OK);
-    cookie
-}
-
-async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
-    let got = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
-}
 
 async fn first_pipeline(app: &TestApp, cookie: &str) -> Value {
     let body = json_of(
@@ -1441,11 +1402,52 @@ async fn everything(app: &TestApp) -> Value {
              'deals', (select jsonb_build_array(count(*), coalesce(sum(version), 0)) from deals),
              'activities', (select count(*) from activities),
              'pipelines', (select jsonb_agg(name order by id) from pipelines),
+             'organizations', (select jsonb_agg(name order by id) from organizations),
+             'memberships', (select jsonb_agg(jsonb_build_array(org_id, user_id, role) order by org_id, user_id)
+                             from memberships),
+             'invites', (select jsonb_agg(jsonb_build_array(email, role, token_hash, revoked_at) order by id)
+                         from invites),
+             'jobs', (select jsonb_agg(jsonb_build_array(id, status, attempts) order by id) from jobs),
              'audit_log', (select count(*) from audit_log))",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap()
+}
+
+/// A job of `org` that failed every attempt, written directly (the queue's own tests make them by failing).
+async fn dead_job(app: &TestApp, org: &str) -> String {
+    sqlx::query_scalar(
+        "insert into jobs (id, org_id, kind, payload, status, attempts, last_error)
+         values (gen_random_uuid(), $1::uuid, 'mail', '{\"to\": \"x@example.com\", \"subject\": \"Hi\", \"text\": \"\"}',
+                 'dead', 3, 'refused') returning id::text",
+    )
+    .bind(org)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// The workspace's name now.
+async fn org_name(app: &TestApp, org: &str) -> String {
+    sqlx::query_scalar("select name from organizations where id = $1::uuid")
+        .bind(org)
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// The id of the person signed in with `cookie`.
+async fn user_id(app: &TestApp, cookie: &str) -> String {
+    json_of(
+        app.send(Method::GET, "/api/auth/me", None, cookie).await,
+        StatusCode::OK,
+    )
+    .await["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Creates a record with `POST path` and returns its id.
@@ -1519,13 +1521,14 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
         .as_str()
         .unwrap()
         .to_owned();
+    let admin_id = user_id(&app, &admin_cookie).await;
     let mut tried = 0;
 
     for action in Action::ALL {
-        for (role, cookie) in roles
-            .iter()
-            .map(|(r, c)| (Some(*r), c.clone()))
-            .chain([(None, stranger.clone()), (None, String::new())])
+        // Outsiders first: the admin's attempt of the last action deletes the workspace.
+        for (role, cookie) in [(None, stranger.clone()), (None, String::new())]
+            .into_iter()
+            .chain(roles.iter().map(|(r, c)| (Some(*r), c.clone())))
         {
             let anonymous = role.is_none() && cookie.is_empty();
             // The deal the actor owns (the admin's for callers from outside), and one somebody else owns.
@@ -1545,6 +1548,20 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
             };
             let contact = new_contact().await;
             let n = tried;
+            // Leaving ends a membership: a fresh member of the role leaves, so the role's own member stays.
+            let (cookie, me) = match role {
+                Some(r) if action == Action::LeaveWorkspace => {
+                    let email = format!("leaver{n}@example.com");
+                    let c = member(&app, &org, &email, r.as_str()).await;
+                    let id = user_id(&app, &c).await;
+                    (c, id)
+                }
+                _ if cookie.is_empty() => (cookie, admin_id.clone()),
+                _ => {
+                    let id = user_id(&app, &cookie).await;
+                    (cookie, id)
+                }
+            };
             let attempt = match action {
                 Action::ReadWorkspace => Some(Attempt {
                     method: Method::GET,
@@ -1655,12 +1672,57 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
                     ok: StatusCode::OK,
                     names_a_record: true,
                 }),
-                // No REST route yet: nothing to try. Each joins the matrix with the route that brings it.
-                Action::ManageMembers
-                | Action::ReadAuditLog
-                | Action::ReadDeadJobs
-                | Action::UpdateOrganization
-                | Action::DeleteOrganization => None,
+                Action::ManageMembers => Some(Attempt {
+                    method: Method::POST,
+                    path: format!("/api/organizations/{org}/invite"),
+                    body: Some(json!({"email": format!("new{n}@example.com"), "role": "rep"})),
+                    csv: false,
+                    ok: StatusCode::ACCEPTED,
+                    names_a_record: true,
+                }),
+                Action::LeaveWorkspace => Some(Attempt {
+                    method: Method::DELETE,
+                    path: format!("/api/organizations/{org}/members/{me}"),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::NO_CONTENT,
+                    names_a_record: true,
+                }),
+                Action::ReadJobs => Some(Attempt {
+                    method: Method::GET,
+                    path: format!("/api/organizations/{org}/jobs?status=dead"),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                Action::RetryJob => Some(Attempt {
+                    method: Method::POST,
+                    path: format!("/api/jobs/{}/retry", dead_job(&app, &org).await),
+                    body: None,
+                    csv: false,
+                    ok: StatusCode::ACCEPTED,
+                    names_a_record: true,
+                }),
+                Action::UpdateOrganization => Some(Attempt {
+                    method: Method::PATCH,
+                    path: format!("/api/organizations/{org}"),
+                    body: Some(json!({"name": format!("Engines {n}")})),
+                    csv: false,
+                    ok: StatusCode::OK,
+                    names_a_record: true,
+                }),
+                // The last action, and the admin is the last to try it: their attempt deletes the workspace.
+                Action::DeleteOrganization => Some(Attempt {
+                    method: Method::DELETE,
+                    path: format!("/api/organizations/{org}"),
+                    body: Some(json!({"confirm": org_name(&app, &org).await})),
+                    csv: false,
+                    ok: StatusCode::NO_CONTENT,
+                    names_a_record: true,
+                }),
+                // No REST route yet: nothing to try. It joins the matrix with the route that brings it.
+                Action::ReadAuditLog => None,
             };
             let Some(a) = attempt else { continue };
             if role.is_none() && !anonymous && !a.names_a_record {
@@ -1702,8 +1764,14 @@ async fn every_action_answers_every_role_as_the_policy_table_says(pool: PgPool) 
         }
     }
     assert!(
-        tried >= 13 * 4,
+        tried >= 19 * 4,
         "every action with a front door was tried ({tried})"
+    );
+    assert_eq!(
+        app.count(&format!("organizations where id = '{org}'"))
+            .await,
+        0,
+        "the admin deleted the workspace last"
     );
     app.assert_audit_sealed().await;
 }
