@@ -16,6 +16,9 @@ pub struct Me {
     pub organizations: Vec<Membership>,
 }
 
+/// What the shell says to a signed-in person who belongs to no workspace.
+pub const NO_WORKSPACE: &str = "You are not a member of any workspace.";
+
 /// Only same-site paths are followed after sign-in, never another origin.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -39,7 +42,17 @@ pub(crate) async fn load_me(cx: &crate::ctx::Ctx) -> Result<Option<Me>, ApiError
     .await
     {
         Ok(scope) => scope,
-        Err(clearview::Error::Unauthenticated | clearview::Error::NotFound) => return Ok(None),
+        Err(clearview::Error::Unauthenticated) => return Ok(None),
+        // Signed in, but in no workspace (they left it, were removed, or deleted it): the shell offers to create one.
+        // Built here rather than converted, so the page keeps its 200.
+        Err(clearview::Error::NotFound) => {
+            return Err(ApiError {
+                code: crate::error::ErrorCode::NotFound,
+                message: NO_WORKSPACE.into(),
+                fields: Default::default(),
+                status: 200,
+            });
+        }
         Err(e) => return Err(e.into()),
     };
     let pool = &cx.state.pool;
@@ -133,15 +146,13 @@ pub async fn switch_workspace(organization_id: OrgId) -> Result<(), ApiError> {
 #[server(prefix = "/fn")]
 pub async fn create_workspace(name: String) -> Result<(), ApiError> {
     let cx = crate::ctx::Ctx::load()?;
-    let scope = cx.scope().await?;
+    // The signed-in person, whether or not they are in a workspace now.
+    let user = crate::session::user(&cx.session, &cx.state.config)
+        .await?
+        .ok_or(clearview::Error::Unauthenticated)?;
     let created = cx.finish(
-        clearview::services::organizations::create(
-            &cx.state.pool,
-            scope.user_id,
-            &name,
-            cx.request_id(),
-        )
-        .await?,
+        clearview::services::organizations::create(&cx.state.pool, user, &name, cx.request_id())
+            .await?,
     );
     crate::session::switch(&cx.session, &cx.state.pool, &cx.state.config, created.id).await?;
     leptos_axum::redirect("/settings");

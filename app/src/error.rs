@@ -42,10 +42,22 @@ impl From<clearview::Error> for ApiError {
         };
         #[cfg(feature = "ssr")]
         if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            res.set_status(
-                http::StatusCode::from_u16(status)
-                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-            );
+            // A form posted without JavaScript is answered with a redirect back to its page, which shows the error
+            // (carried in the address); a status set here would replace the redirect's.
+            let form_post =
+                leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+                    p.uri.path().starts_with("/fn/")
+                        && p.headers
+                            .get(http::header::ACCEPT)
+                            .and_then(|v| v.to_str().ok())
+                            .is_some_and(|a| a.contains("text/html"))
+                });
+            if !form_post {
+                res.set_status(
+                    http::StatusCode::from_u16(status)
+                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+                );
+            }
             if matches!(e, clearview::Error::ScopeChanged) {
                 res.insert_header(
                     http::HeaderName::from_static(crate::session::SCOPE_CHANGED_HEADER),

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod deals;
 pub mod error;
 pub mod pages;
+pub mod pipelines;
 pub mod team;
 pub mod workspace;
 
@@ -25,7 +26,7 @@ use leptos_router::{SsrMode, path};
 use crate::pages::{
     contact::ContactPage, contacts::ContactsPage, deal::DealPage, invite::InvitePage,
     login::LoginPage, mail::MailPage, members::MembersPage, pipeline::PipelinePage,
-    settings::SettingsPage, shell::Protected, signup::SignupPage,
+    pipelines::PipelinesPage, settings::SettingsPage, shell::Protected, signup::SignupPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -83,6 +84,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/members") view=MembersPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/mail") view=MailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/pipelines") view=PipelinesPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
             </div>

@@ -228,7 +228,7 @@ fn InviteForm(invite: ServerAction<InviteMember>) -> impl IntoView {
         <div class="card">
             <h2>"Invite someone"</h2>
             <p class="muted">"They get an e-mail with a link that works once, for 7 days."</p>
-            <ActionForm action=invite attr:class="form form-inline" attr:novalidate=""
+            <ActionForm action=invite attr:class="form invite-form" attr:novalidate=""
                 on:submit=move |_| errors.submit()>
                 <label for="invite-email">"E-mail"</label>
                 <input id="invite-email" type="email" name="email" autocomplete="off" required

@@ -6,6 +6,7 @@ pub mod login;
 pub mod mail;
 pub mod members;
 pub mod pipeline;
+pub mod pipelines;
 pub mod settings;
 pub mod shell;
 pub mod signup;

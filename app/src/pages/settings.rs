@@ -17,6 +17,7 @@ pub fn SettingsNav() -> impl IntoView {
         <nav class="tabs" aria-label="Settings">
             <A href="/settings" exact=true>"Workspace"</A>
             <A href="/settings/members">"Members"</A>
+            {can(Action::ConfigurePipelines).then(|| view! { <A href="/settings/pipelines">"Pipelines"</A> })}
             {can(Action::ReadJobs).then(|| view! { <A href="/settings/mail">"Mail"</A> })}
         </nav>
     }

@@ -21,6 +21,7 @@ pub fn Protected() -> impl IntoView {
                         let path = if here == "/" { "/login".to_string() } else { format!("/login?next={here}") };
                         view! { <Redirect path/> }.into_any()
                     }
+                    Err(e) if e.message == crate::auth::NO_WORKSPACE => view! { <NoWorkspace/> }.into_any(),
                     Err(e) => view! {
                         <main class="auth"><div class="card auth-card">
                             <h1>"Something went wrong"</h1>
@@ -31,6 +32,40 @@ pub fn Protected() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A signed-in person in no workspace (they left their last one, were removed, or deleted it): start another.
+#[component]
+fn NoWorkspace() -> impl IntoView {
+    let create = ServerAction::<crate::auth::CreateWorkspace>::new();
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(()))) {
+            let _ = window().location().set_href("/contacts");
+        }
+    });
+    let error = Signal::derive(move || {
+        create
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.field("name").unwrap_or(e.message))
+    });
+    view! {
+        <main class="auth"><div class="card auth-card">
+            <h1>"No workspace"</h1>
+            <p class="muted">{crate::auth::NO_WORKSPACE}" Create one (you will be its admin), or open an invitation link from your mail."</p>
+            <ActionForm action=create attr:class="form">
+                <label for="first-workspace">"Workspace name"</label>
+                <input id="first-workspace" name="name" required aria-describedby="first-workspace-error"/>
+                <button type="submit" class="btn btn-primary">"Create workspace"</button>
+            </ActionForm>
+            <crate::components::FieldError message=error id="first-workspace-error"/>
+            <ActionForm action=logout attr:class="logout">
+                <button type="submit" class="btn btn-ghost">"Sign out"</button>
+            </ActionForm>
+        </div></main>
     }
 }
 
