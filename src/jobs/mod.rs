@@ -137,7 +137,8 @@ pub async fn fail(
 pub async fn list(pool: &PgPool, scope: &Scope, status: Option<JobStatus>) -> Result<Vec<Job>> {
     scope.require(Action::ReadJobs)?;
     let mut tx = scope.read(pool).await?;
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        JobRow,
         r#"select id, kind, status as "status: JobStatus", payload, attempts, max_attempts, last_error, run_at,
                   created_at
            from jobs
@@ -150,20 +151,7 @@ pub async fn list(pool: &PgPool, scope: &Scope, status: Option<JobStatus>) -> Re
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Job {
-            id: r.id,
-            summary: summary(&r.kind, &r.payload),
-            kind: r.kind,
-            status: r.status,
-            attempts: r.attempts,
-            max_attempts: r.max_attempts,
-            last_error: r.last_error,
-            run_at: r.run_at,
-            created_at: r.created_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(Job::from).collect())
 }
 
 /// Queues a dead job again with a fresh set of attempts. `NotFound` outside the workspace; `Conflict` unless dead.
@@ -184,7 +172,8 @@ pub async fn retry(pool: &PgPool, scope: &Scope, id: Uuid) -> Result<Done<Job>> 
             "only a job that failed every attempt can be retried".into(),
         ));
     }
-    let r = sqlx::query!(
+    let job = sqlx::query_as!(
+        JobRow,
         r#"update jobs set status = 'queued', attempts = 0, run_at = now(), locked_until = null, locked_by = null
            where id = $1
            returning id, kind, status as "status: JobStatus", payload, attempts, max_attempts, last_error, run_at,
@@ -197,22 +186,41 @@ pub async fn retry(pool: &PgPool, scope: &Scope, id: Uuid) -> Result<Done<Job>> 
         "job.retried",
         "job",
         Some(id),
-        serde_json::json!({"kind": r.kind, "last_error": r.last_error}),
+        serde_json::json!({"kind": job.kind, "last_error": job.last_error}),
     )
     .await?;
     work.queued_job();
-    let job = Job {
-        id: r.id,
-        summary: summary(&r.kind, &r.payload),
-        kind: r.kind,
-        status: r.status,
-        attempts: r.attempts,
-        max_attempts: r.max_attempts,
-        last_error: r.last_error,
-        run_at: r.run_at,
-        created_at: r.created_at,
-    };
+    let job = Job::from(job);
     work.finish(job).await
+}
+
+/// A job as the admin pages read it.
+struct JobRow {
+    id: Uuid,
+    kind: String,
+    status: JobStatus,
+    payload: Value,
+    attempts: i32,
+    max_attempts: i32,
+    last_error: Option<String>,
+    run_at: time::OffsetDateTime,
+    created_at: time::OffsetDateTime,
+}
+
+impl From<JobRow> for Job {
+    fn from(r: JobRow) -> Self {
+        Job {
+            id: r.id,
+            summary: summary(&r.kind, &r.payload),
+            kind: r.kind,
+            status: r.status,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            last_error: r.last_error,
+            run_at: r.run_at,
+            created_at: r.created_at,
+        }
+    }
 }
 
 /// What a job is about, for people.

@@ -41,7 +41,7 @@ impl Links {
 }
 
 /// Invites `input.email` with `input.role`. Inviting an address whose invitation is still open renews that one (new
-/// role, new link, new expiry); inviting a member is a `Conflict`.
+/// role, new link, new expiry); inviting a member is a `Conflict` that changes nothing.
 #[tracing::instrument(name = "invites::create", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn create(
     pool: &sqlx::PgPool,
@@ -61,10 +61,10 @@ pub async fn create(
     .fetch_one(&mut **work)
     .await?;
     if member == Some(true) {
-        return Err(Error::field(
-            "email",
-            "is already a member of this workspace",
-        ));
+        return Err(Error::Conflict(format!(
+            "{} is already a member of this workspace",
+            valid.email.as_str()
+        )));
     }
     let open = sqlx::query_scalar!(
         "select id from invites where org_id = $1 and email = $2::citext
@@ -126,7 +126,8 @@ pub async fn create(
 pub async fn list(pool: &sqlx::PgPool, scope: &Scope) -> Result<Vec<Invite>> {
     scope.require(Action::ManageMembers)?;
     let mut tx = scope.read(pool).await?;
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        InviteRow,
         r#"select i.id, i.email as "email!: String", i.role, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at,
                   u.name as "invited_by?"
            from invites i
@@ -139,19 +140,7 @@ pub async fn list(pool: &sqlx::PgPool, scope: &Scope) -> Result<Vec<Invite>> {
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let now = OffsetDateTime::now_utc();
-    Ok(rows
-        .into_iter()
-        .map(|r| Invite {
-            id: r.id,
-            email: r.email,
-            role: r.role.parse().unwrap_or(Role::Rep),
-            state: state_of(r.accepted_at, r.revoked_at, r.expires_at, now),
-            invited_by: r.invited_by,
-            sent_at: r.sent_at,
-            expires_at: r.expires_at,
-        })
-        .collect())
+    Ok(rows.into_iter().map(Invite::from).collect())
 }
 
 /// Sends an open invitation again with a new link (the old one stops working) and a new expiry.
@@ -494,8 +483,9 @@ async fn lock_open(work: &mut Work, id: Uuid) -> Result<(String, Role)> {
 
 /// One invitation of the unit's workspace, as admins see it.
 async fn get_in(work: &mut Work, id: Uuid) -> Result<Invite> {
-    let r = sqlx::query!(
-        r#"select i.email as "email!: String", i.role, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at,
+    let row = sqlx::query_as!(
+        InviteRow,
+        r#"select i.id, i.email as "email!: String", i.role, i.sent_at, i.expires_at, i.accepted_at, i.revoked_at,
                   u.name as "invited_by?"
            from invites i
            left join memberships m on m.org_id = i.org_id and m.user_id = i.invited_by
@@ -505,20 +495,38 @@ async fn get_in(work: &mut Work, id: Uuid) -> Result<Invite> {
     )
     .fetch_one(&mut ***work)
     .await?;
-    Ok(Invite {
-        id,
-        email: r.email,
-        role: r.role.parse().unwrap_or(Role::Rep),
-        state: state_of(
-            r.accepted_at,
-            r.revoked_at,
-            r.expires_at,
-            OffsetDateTime::now_utc(),
-        ),
-        invited_by: r.invited_by,
-        sent_at: r.sent_at,
-        expires_at: r.expires_at,
-    })
+    Ok(row.into())
+}
+
+/// An invitation as admins see it, with the name of who sent it.
+struct InviteRow {
+    id: Uuid,
+    email: String,
+    role: String,
+    sent_at: OffsetDateTime,
+    expires_at: OffsetDateTime,
+    accepted_at: Option<OffsetDateTime>,
+    revoked_at: Option<OffsetDateTime>,
+    invited_by: Option<String>,
+}
+
+impl From<InviteRow> for Invite {
+    fn from(r: InviteRow) -> Self {
+        Invite {
+            id: r.id,
+            email: r.email,
+            role: r.role.parse().unwrap_or(Role::Rep),
+            state: state_of(
+                r.accepted_at,
+                r.revoked_at,
+                r.expires_at,
+                OffsetDateTime::now_utc(),
+            ),
+            invited_by: r.invited_by,
+            sent_at: r.sent_at,
+            expires_at: r.expires_at,
+        }
+    }
 }
 
 /// Queues the invitation mail in the unit (it is sent only if the unit commits).
