@@ -158,6 +158,9 @@ test("an admin invites a person by mail, they join as a rep, are promoted, and a
   await page.getByRole("button", { name: "Move Demo up" }).focus();
   await page.keyboard.press("Enter");
   await expect(stages.nth(3)).toHaveAttribute("data-stage", "Demo");
+  // And by dragging its handle onto Qualified's row: it takes Qualified's place.
+  await page.locator('tr[data-stage="Demo"] .drag-handle').dragTo(page.locator('tr[data-stage="Qualified"]'));
+  await expect(stages.nth(1)).toHaveAttribute("data-stage", "Demo");
   // A bad probability: the browser refuses it at the field, and the server, asked anyway, names it.
   await page.getByLabel("New stage name").fill("Broken");
   await page.getByLabel("Default probability (%) of an open stage").fill("150");
@@ -174,7 +177,7 @@ test("an admin invites a person by mail, they join as a rep, are promoted, and a
   await expect(page.locator('tr[data-stage="Broken"]')).toHaveCount(0);
   await grace.goto("/pipeline");
   const columns = grace.locator(".column-name");
-  await expect(columns.nth(3)).toHaveText("Demo");
+  await expect(columns.nth(1)).toHaveText("Demo");
 
   // The other settings pages pass too.
   for (const p of ["/settings", "/settings/mail"]) {

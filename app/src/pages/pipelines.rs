@@ -1,8 +1,8 @@
 //! `/settings/pipelines` (admins): the workspace's pipelines and their stages. Create, rename and delete pipelines;
-//! add, rename and reorder stages (the arrows are buttons, so the keyboard reorders as the mouse does); set a
-//! stage's default probability and rot days. Deleting a stage asks where its deals go.
+//! add, rename and reorder stages (drag a row by its handle, or use the arrows: they are buttons, so the keyboard
+//! reorders too); set a stage's default probability and rot days. Deleting a stage asks where its deals go.
 
-use clearview::domain::StageKind;
+use clearview::domain::{StageId, StageKind};
 use clearview::model::{Pipeline, Stage};
 use clearview::policy::Action;
 use leptos::prelude::*;
@@ -138,6 +138,9 @@ fn PipelineCard(pipeline: Pipeline, actions: Actions, only_one: bool) -> impl In
     let caption = format!("Stages of {name}");
     let stages = pipeline.stages.clone();
     let count = stages.len();
+    // The stage being dragged, and the row it would land on.
+    let dragging = RwSignal::new(None::<StageId>);
+    let over = RwSignal::new(None::<usize>);
     let rows = stages
         .iter()
         .enumerate()
@@ -147,7 +150,7 @@ fn PipelineCard(pipeline: Pipeline, actions: Actions, only_one: bool) -> impl In
                 .filter(|o| o.id != s.id && o.kind == s.kind)
                 .cloned()
                 .collect();
-            view! { <StageRow stage=s.clone() index=i count same_kind actions/> }
+            view! { <StageRow stage=s.clone() index=i count same_kind actions dragging over/> }
         })
         .collect_view();
     view! {
@@ -191,7 +194,10 @@ fn StageRow(
     count: usize,
     same_kind: Vec<Stage>,
     actions: Actions,
+    dragging: RwSignal<Option<StageId>>,
+    over: RwSignal<Option<usize>>,
 ) -> impl IntoView {
+    let stage_id = stage.id;
     let id = stage.id.to_string();
     let open = stage.kind == StageKind::Open;
     let f = |what: &str| format!("stage-{what}-{id}");
@@ -221,8 +227,37 @@ fn StageRow(
         .map(|o| view! { <option value=o.id.to_string()>{o.name}</option> })
         .collect_view();
     view! {
-        <tr data-stage=name>
+        <tr data-stage=name
+            class:dragging=move || dragging.get() == Some(stage_id)
+            class:drop-target=move || over.get() == Some(index) && dragging.get().is_some_and(|d| d != stage_id)
+            on:dragover=move |ev: web_sys::DragEvent| {
+                if dragging.get_untracked().is_some() {
+                    ev.prevent_default();
+                    over.set(Some(index));
+                }
+            }
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                if let Some(moved) = dragging.get_untracked().filter(|d| *d != stage_id) {
+                    actions.moved.dispatch(MoveStage { id: moved, position: index as i32 });
+                }
+                dragging.set(None);
+                over.set(None);
+            }>
             <td class="row-actions">
+                // The handle: dragging it moves the stage to the row it is dropped on.
+                <span class="drag-handle" draggable="true" title="Drag to reorder" aria-hidden="true"
+                    on:dragstart=move |ev: web_sys::DragEvent| {
+                        if let Some(dt) = ev.data_transfer() {
+                            let _ = dt.set_data("text/plain", &stage_id.to_string());
+                            dt.set_effect_allowed("move");
+                        }
+                        dragging.set(Some(stage_id));
+                    }
+                    on:dragend=move |_| {
+                        dragging.set(None);
+                        over.set(None);
+                    }>"⠿"</span>
                 <ActionForm action=actions.moved attr:class="form-inline">
                     <input type="hidden" name="id" value=up_id/>
                     <input type="hidden" name="position" value=index.saturating_sub(1).to_string()/>
