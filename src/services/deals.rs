@@ -11,7 +11,7 @@ use crate::db::{ChangeOp, DealChange, Tx, Work};
 use crate::domain::{
     ContactId, Currency, DealId, Money, PipelineId, Position, StageId, StageKind, UserId,
 };
-use crate::model::{Deal, DealForm, DealPatch};
+use crate::model::{Deal, DealForm, DealPatch, ValidPatch};
 use crate::policy::Action;
 use crate::{Error, Result};
 
@@ -401,6 +401,7 @@ pub async fn update(
 ) -> Result<Done<Deal>> {
     let mut work = scope.write(pool).await?;
     let read = read_for_update(&mut work, scope, id, patch.stage_id).await?;
+    let column_end = read.column_end.clone();
     let before = read.deal.into_deal()?;
     scope.require(Action::UpdateDeal {
         own: before.owner_id == Some(scope.user_id),
@@ -415,23 +416,111 @@ pub async fn update(
     if change.version != before.version {
         return Err(stale_version());
     }
-
-    let target = change.stage_id.unwrap_or(before.stage_id);
-    let (Some(target_pipeline), Some(target_kind), Some(stage_probability)) = (
+    let (Some(pipeline), Some(kind), Some(stage_probability)) = (
         read.target_pipeline_id,
         read.target_kind,
         read.target_probability,
     ) else {
         return Err(Error::NotFound);
     };
-    let kind = target_kind;
-    if target_pipeline != before.pipeline_id.0 {
+    if pipeline != before.pipeline_id.0 {
         return Err(Error::field(
             "stage_id",
             "is not a stage of this deal's pipeline",
         ));
     }
-    let stage_changed = target != before.stage_id;
+    let target = Target {
+        stage: change.stage_id.unwrap_or(before.stage_id),
+        kind,
+        probability: stage_probability,
+        column_end,
+    };
+    let position = place(&mut work, scope, &before, &change, &target).await?;
+    let planned = plan(&before, &change, &target, position, currency)?;
+    let after = write(&mut work, scope, &change, &planned).await?;
+    // The entry was written from the expected deal; every test that changes a deal checks it matches the real one.
+    debug_assert_eq!(
+        planned.changes,
+        super::diff(&to_value(&before), &to_value(&after)),
+        "the audit entry of a deal update differs from the change made"
+    );
+    work.audited_by_statement();
+    work.changed([change_of(&work, &after, ChangeOp::Update)]);
+    work.finish(after).await
+}
+
+/// The stage an update puts the deal in (the patch's, else its own), as [`read_for_update`] found it.
+struct Target {
+    stage: StageId,
+    kind: StageKind,
+    /// The stage's default probability.
+    probability: i16,
+    /// The last card's position in that stage, when the deal changes stage.
+    column_end: Option<String>,
+}
+
+/// The deal's new position: beside the card the patch names, at the end of a new column, or where it was.
+async fn place(
+    work: &mut Work,
+    scope: &Scope,
+    before: &Deal,
+    change: &ValidPatch,
+    target: &Target,
+) -> Result<Position> {
+    if change.before_id.is_some() || change.after_id.is_some() {
+        let field = if change.before_id.is_some() {
+            "before_id"
+        } else {
+            "after_id"
+        };
+        beside(
+            work,
+            scope,
+            target.stage,
+            before.id,
+            change.before_id,
+            change.after_id,
+        )
+        .await?
+        .ok_or_else(|| Error::field(field, "is not a card of the target stage"))
+    } else if target.stage != before.stage_id {
+        let end = target.column_end.as_deref().map(position_of).transpose()?;
+        key_between(end.as_ref(), None)
+    } else {
+        position_of(&before.position)
+    }
+}
+
+/// What an update writes, decided before its statement runs.
+struct Planned {
+    deal: DealId,
+    stage: StageId,
+    kind: StageKind,
+    stage_changed: bool,
+    position: Position,
+    /// Whether the explicit probability is set (to `probability`, `None` clearing it).
+    probability_set: bool,
+    probability: Option<i16>,
+    amount: Option<Money>,
+    currency: Currency,
+    lost_reason: Option<String>,
+    /// The statement's clock, to the microsecond PostgreSQL keeps.
+    now: OffsetDateTime,
+    action: &'static str,
+    /// The audit entry's changed fields: the deal before against the deal as it will be.
+    changes: Value,
+}
+
+/// Decides every field of the update and its audit entry, from the deal before, the checked patch and its target.
+fn plan(
+    before: &Deal,
+    change: &ValidPatch,
+    target: &Target,
+    position: Position,
+    currency: Currency,
+) -> Result<Planned> {
+    let kind = target.kind;
+    let stage_changed = target.stage != before.stage_id;
     let lost_reason = match (&change.lost_reason, kind) {
         (Some(r), StageKind::Lost) => r.clone(),
         (None, StageKind::Lost) => before.lost_reason.clone(),
@@ -440,32 +529,6 @@ pub async fn update(
     if kind == StageKind::Lost && lost_reason.is_none() {
         return Err(Error::field("lost_reason", "say why the deal was lost"));
     }
-    let position = if change.before_id.is_some() || change.after_id.is_some() {
-        beside(
-            &mut work,
-            scope,
-            target,
-            id,
-            change.before_id,
-            change.after_id,
-        )
-        .await?
-        .ok_or_else(|| {
-            Error::field(
-                if change.before_id.is_some() {
-                    "before_id"
-                } else {
-                    "after_id"
-                },
-                "is not a card of the target stage",
-            )
-        })?
-    } else if stage_changed {
-        let end = read.column_end.as_deref().map(position_of).transpose()?;
-        key_between(end.as_ref(), None)?
-    } else {
-        position_of(&before.position)?
-    };
     // Reaching won or lost decides the probability (100 or 0): an explicit one no longer applies.
     let (probability_set, probability) = match (kind, change.probability) {
         (StageKind::Won | StageKind::Lost, _) if stage_changed => (true, None),
@@ -473,9 +536,7 @@ pub async fn update(
         (_, None) => (false, None),
     };
     let amount = change.amount.unwrap_or(before.amount);
-    let amount_currency = amount.map_or(currency, |m| m.currency);
-    // The statement's clock, to the microsecond PostgreSQL keeps, so the audit entry written with the update can name
-    // the new closing time before the row exists.
+    // Named before the row exists, so the audit entry written with the update can give the new closing time.
     let now = OffsetDateTime::now_utc();
     let now = now
         .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
@@ -492,12 +553,12 @@ pub async fn update(
             .title
             .as_ref()
             .map_or_else(|| before.title.clone(), |t| t.to_string()),
-        stage_id: target,
+        stage_id: target.stage,
         stage_kind: kind,
         contact_id: change.contact_id.unwrap_or(before.contact_id),
         owner_id: change.owner_id.unwrap_or(before.owner_id),
         amount,
-        probability: u8::try_from(explicit.unwrap_or(stage_probability))
+        probability: u8::try_from(explicit.unwrap_or(target.probability))
             .map_err(Error::internal_from)?,
         probability_explicit: explicit.is_some(),
         expected_close_date: change
@@ -511,20 +572,38 @@ pub async fn update(
         },
         ..before.clone()
     };
-    let changes = super::diff(&to_value(&before), &to_value(&expected));
-    let action = if stage_changed {
-        match kind {
-            StageKind::Won => "deal.won",
-            StageKind::Lost => "deal.lost",
-            StageKind::Open => "deal.moved",
-        }
-    } else if change.is_move() {
-        "deal.reordered"
-    } else {
-        "deal.updated"
+    let action = match (stage_changed, kind) {
+        (true, StageKind::Won) => "deal.won",
+        (true, StageKind::Lost) => "deal.lost",
+        (true, StageKind::Open) => "deal.moved",
+        (false, _) if change.is_move() => "deal.reordered",
+        (false, _) => "deal.updated",
     };
-    // The update, its audit entry (as `Work::audit` writes it; the chain trigger fills in seq and hashes) and the
-    // read of the deal as it now is: one statement. No row updated (a stale version) writes no entry either.
+    Ok(Planned {
+        deal: before.id,
+        stage: target.stage,
+        kind,
+        stage_changed,
+        position,
+        probability_set,
+        probability,
+        amount,
+        currency: amount.map_or(currency, |m| m.currency),
+        lost_reason,
+        now,
+        action,
+        changes: super::diff(&to_value(before), &to_value(&expected)),
+    })
+}
+
+/// The update, its audit entry (as `Work::audit` writes it; the chain trigger fills in seq and hashes) and the read of
+/// the deal as it now is: one statement. No row updated (a stale version) writes no entry either.
+async fn write(
+    work: &mut Work,
+    scope: &Scope,
+    change: &ValidPatch,
+    planned: &Planned,
+) -> Result<Deal> {
     const UPDATE: &str = concat!(
         "with updated as (
                  update deals set
@@ -553,46 +632,37 @@ pub async fn update(
         " from updated d",
         deal_joins!()
     );
-    let after = sqlx::query_as::<_, Row>(UPDATE)
+    sqlx::query_as::<_, Row>(UPDATE)
         .bind(scope.org_id)
-        .bind(id)
+        .bind(planned.deal)
         .bind(change.version)
         .bind(change.title.as_ref().map(|t| t.as_str()))
-        .bind(amount.map(|m| m.amount_minor))
-        .bind(amount_currency.as_str())
-        .bind(probability_set)
-        .bind(probability)
-        .bind(target)
-        .bind(position.as_str())
+        .bind(planned.amount.map(|m| m.amount_minor))
+        .bind(planned.currency.as_str())
+        .bind(planned.probability_set)
+        .bind(planned.probability)
+        .bind(planned.stage)
+        .bind(planned.position.as_str())
         .bind(change.owner_id.is_some())
         .bind(change.owner_id.flatten())
         .bind(change.contact_id.is_some())
         .bind(change.contact_id.flatten())
         .bind(change.expected_close_date.is_some())
         .bind(change.expected_close_date.flatten())
-        .bind(lost_reason)
-        .bind(stage_changed)
-        .bind(kind.as_str())
-        .bind(now)
+        .bind(planned.lost_reason.as_deref())
+        .bind(planned.stage_changed)
+        .bind(planned.kind.as_str())
+        .bind(planned.now)
         .bind(Uuid::now_v7())
         .bind(scope.user_id)
-        .bind(action)
+        .bind(planned.action)
         .bind(scope.request_id.as_deref())
-        .bind(&changes)
-        .fetch_optional(&mut **work)
+        .bind(&planned.changes)
+        .fetch_optional(&mut ***work)
         .await
         .map_err(not_found_on_fk)?
         .ok_or_else(stale_version)?
-        .into_deal()?;
-    // The entry was written from the expected deal; every test that changes a deal checks it matches the real one.
-    debug_assert_eq!(
-        changes,
-        super::diff(&to_value(&before), &to_value(&after)),
-        "the audit entry of a deal update differs from the change made"
-    );
-    work.audited_by_statement();
-    work.changed([change_of(&work, &after, ChangeOp::Update)]);
-    work.finish(after).await
+        .into_deal()
 }
 
 fn to_value(deal: &Deal) -> Value {
