@@ -38,14 +38,33 @@ pub fn PipelinePage() -> impl IntoView {
     .into_any()
 }
 
+/// Where a card is asked to go: a stage, and the card it goes before or after there (neither: the column's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Move {
+    deal: DealId,
+    to: StageId,
+    before: Option<DealId>,
+    after: Option<DealId>,
+}
+
+impl Move {
+    /// To the end of `to`.
+    fn to_end(deal: DealId, to: StageId) -> Self {
+        Self {
+            deal,
+            to,
+            before: None,
+            after: None,
+        }
+    }
+}
+
 /// A move waiting for the person's answer: the lost reason, or the confirmation of a win.
 #[derive(Debug, Clone, PartialEq)]
 struct Pending {
     deal: Deal,
-    to: StageId,
     kind: StageKind,
-    before: Option<DealId>,
-    after: Option<DealId>,
+    target: Move,
 }
 
 /// Where a dragged card would land: the column, and the card it would go before or after (none: the end).
@@ -67,13 +86,13 @@ fn find_deal(board: &Board, id: DealId) -> Option<Deal> {
 
 /// The card moved on screen at once: out of its column, into the target at the place asked for. The column
 /// figures follow (the server's exact ones replace them when the move is confirmed).
-fn apply_move(
-    board: &mut Board,
-    id: DealId,
-    to: StageId,
-    before: Option<DealId>,
-    after: Option<DealId>,
-) {
+fn apply_move(board: &mut Board, m: Move) {
+    let Move {
+        deal: id,
+        to,
+        before,
+        after,
+    } = m;
     let Some(mut deal) = find_deal(board, id) else {
         return;
     };
@@ -118,102 +137,25 @@ fn apply_move(
 fn BoardView(data: BoardData) -> impl IntoView {
     let BoardData { pipelines, board } = data;
     let pipeline_id = board.pipeline_id;
-    let board = RwSignal::new(board);
-    let message = RwSignal::new(None::<String>);
-    let announce = RwSignal::new(String::new());
-    let dragging = RwSignal::new(None::<DealId>);
-    let drop_at = RwSignal::new(None::<DropAt>);
-    let pending = RwSignal::new(None::<Pending>);
-    // Moves on their way to the server: a reload meanwhile would show the card back in its old place.
-    let in_flight = RwSignal::new(0u32);
-    let reload_wanted = RwSignal::new(false);
-
-    let reload = move || {
-        if in_flight.get_untracked() > 0 {
-            reload_wanted.set(true);
-            return;
-        }
-        spawn_local(async move {
-            if let Ok(d) = get_board(pipeline_id.to_string()).await
-                && in_flight.get_untracked() == 0
-            {
-                board.set(d.board);
-            }
-        });
+    let state = BoardState {
+        pipeline_id,
+        board: RwSignal::new(board),
+        message: RwSignal::new(None),
+        announce: RwSignal::new(String::new()),
+        dragging: RwSignal::new(None),
+        drop_at: RwSignal::new(None),
+        pending: RwSignal::new(None),
+        in_flight: RwSignal::new(0),
+        reload_wanted: RwSignal::new(false),
     };
-
-    let send_move = move |deal: Deal,
-                          to: StageId,
-                          before: Option<DealId>,
-                          after: Option<DealId>,
-                          lost_reason: String| {
-        let snapshot = board.get_untracked();
-        board.update(|b| apply_move(b, deal.id, to, before, after));
-        message.set(None);
-        in_flight.update(|n| *n += 1);
-        let stage_name = snapshot
-            .stages
-            .iter()
-            .find(|c| c.id == to)
-            .map(|c| c.name.clone())
-            .unwrap_or_default();
-        spawn_local(async move {
-            let result = move_deal(
-                deal.id.to_string(),
-                deal.version,
-                to.to_string(),
-                before.map(|b| b.to_string()).unwrap_or_default(),
-                after.map(|a| a.to_string()).unwrap_or_default(),
-                lost_reason,
-            )
-            .await;
-            in_flight.update(|n| *n -= 1);
-            match result {
-                Ok(_) => announce.set(format!("{} moved to {stage_name}.", deal.title)),
-                Err(e) => {
-                    // The card goes back where it was, and the person is told why.
-                    board.set(snapshot);
-                    let text = if e.code == crate::error::ErrorCode::Conflict {
-                        format!(
-                            "“{}” was changed by someone else meanwhile, so it was not moved. The board now shows the latest.",
-                            deal.title
-                        )
-                    } else {
-                        format!("“{}” could not be moved: {}", deal.title, e.message)
-                    };
-                    message.set(Some(text));
-                }
-            }
-            reload_wanted.set(false);
-            reload();
-        });
-    };
-
-    // Every move starts here: a stage change to won or lost asks first.
-    let request_move =
-        move |id: DealId, to: StageId, before: Option<DealId>, after: Option<DealId>| {
-            let b = board.get_untracked();
-            let Some(deal) = find_deal(&b, id) else {
-                return;
-            };
-            let Some(col) = b.stages.iter().find(|c| c.id == to) else {
-                return;
-            };
-            if deal.stage_id == to && before.is_none() && after.is_none() {
-                return;
-            }
-            if deal.stage_id != to && col.kind != StageKind::Open {
-                pending.set(Some(Pending {
-                    deal,
-                    to,
-                    kind: col.kind,
-                    before,
-                    after,
-                }));
-                return;
-            }
-            send_move(deal, to, before, after, String::new());
-        };
+    let BoardState {
+        board,
+        message,
+        announce,
+        pending,
+        ..
+    } = state;
+    let reload = move || state.reload();
 
     // Live: another person's move reloads this board (a short pause gathers a burst of changes into one reload).
     Effect::new(move |_| {
@@ -260,15 +202,7 @@ fn BoardView(data: BoardData) -> impl IntoView {
     });
 
     let columns = move || board.with(|b| b.stages.iter().map(|c| c.id).collect::<Vec<_>>());
-    let ctx = BoardCtx {
-        board,
-        dragging,
-        drop_at,
-        pipeline_id,
-        request_move: Callback::new(move |(id, to, before, after)| {
-            request_move(id, to, before, after)
-        }),
-    };
+    let ctx = state;
 
     view! {
         <header class="page-head board-head">
@@ -301,38 +235,137 @@ fn BoardView(data: BoardData) -> impl IntoView {
                 <Column stage ctx/>
             </For>
         </div>
-        <PendingDialog pending send_move=Callback::new(move |(deal, to, before, after, reason): SendArgs| send_move(deal, to, before, after, reason))/>
+        <PendingDialog pending state/>
     }
     .into_any()
 }
 
-type MoveArgs = (DealId, StageId, Option<DealId>, Option<DealId>);
-/// A move as sent: the deal, the target stage, its neighbours there, and the lost reason.
-type SendArgs = (Deal, StageId, Option<DealId>, Option<DealId>, String);
-
+/// A board on screen: the board as last read (with moves shown before the server confirms them), what is being
+/// dragged, the move waiting for an answer, and what the person is told. Every component of the board holds a copy.
 #[derive(Clone, Copy)]
-struct BoardCtx {
+struct BoardState {
+    pipeline_id: PipelineId,
     board: RwSignal<Board>,
+    /// A refused move's explanation, shown until dismissed.
+    message: RwSignal<Option<String>>,
+    /// What a screen reader hears after a move.
+    announce: RwSignal<String>,
     dragging: RwSignal<Option<DealId>>,
     drop_at: RwSignal<Option<DropAt>>,
-    pipeline_id: PipelineId,
-    request_move: Callback<MoveArgs>,
+    pending: RwSignal<Option<Pending>>,
+    /// Moves on their way to the server: a reload meanwhile would show the card back in its old place.
+    in_flight: RwSignal<u32>,
+    reload_wanted: RwSignal<bool>,
+}
+
+impl BoardState {
+    /// Reads the board again, unless a move is on its way (then once the last one is answered).
+    fn reload(self) {
+        if self.in_flight.get_untracked() > 0 {
+            self.reload_wanted.set(true);
+            return;
+        }
+        spawn_local(async move {
+            if let Ok(d) = get_board(self.pipeline_id.to_string()).await
+                && self.in_flight.get_untracked() == 0
+            {
+                self.board.set(d.board);
+            }
+        });
+    }
+
+    /// Every move starts here: a stage change to won or lost asks first.
+    fn request(self, m: Move) {
+        let b = self.board.get_untracked();
+        let Some(deal) = find_deal(&b, m.deal) else {
+            return;
+        };
+        let Some(col) = b.stages.iter().find(|c| c.id == m.to) else {
+            return;
+        };
+        if deal.stage_id == m.to && m.before.is_none() && m.after.is_none() {
+            return;
+        }
+        if deal.stage_id != m.to && col.kind != StageKind::Open {
+            self.pending.set(Some(Pending {
+                deal,
+                kind: col.kind,
+                target: m,
+            }));
+            return;
+        }
+        self.send(deal, m, String::new());
+    }
+
+    /// Shows the move at once and sends it; a refused move puts the card back and says why.
+    fn send(self, deal: Deal, m: Move, lost_reason: String) {
+        let snapshot = self.board.get_untracked();
+        self.board.update(|b| apply_move(b, m));
+        self.message.set(None);
+        self.in_flight.update(|n| *n += 1);
+        let stage_name = snapshot
+            .stages
+            .iter()
+            .find(|c| c.id == m.to)
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        let id = |d: Option<DealId>| d.map(|d| d.to_string()).unwrap_or_default();
+        spawn_local(async move {
+            let result = move_deal(
+                deal.id.to_string(),
+                deal.version,
+                m.to.to_string(),
+                id(m.before),
+                id(m.after),
+                lost_reason,
+            )
+            .await;
+            self.in_flight.update(|n| *n -= 1);
+            match result {
+                Ok(_) => self
+                    .announce
+                    .set(format!("{} moved to {stage_name}.", deal.title)),
+                Err(e) => {
+                    self.board.set(snapshot);
+                    let text = if e.code == crate::error::ErrorCode::Conflict {
+                        format!(
+                            "“{}” was changed by someone else meanwhile, so it was not moved. The board now shows the latest.",
+                            deal.title
+                        )
+                    } else {
+                        format!("“{}” could not be moved: {}", deal.title, e.message)
+                    };
+                    self.message.set(Some(text));
+                }
+            }
+            self.reload_wanted.set(false);
+            self.reload();
+        });
+    }
 }
 
 /// What a card is re-rendered on: besides its version and stage, what it shows that changes without a new version —
 /// the stale mark (an activity was logged, or time passed) and the contact's and owner's names (renamed, or the
 /// contact deleted).
-type CardKey = (DealId, i32, StageId, bool, Option<String>, Option<String>);
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CardKey {
+    id: DealId,
+    version: i32,
+    stage: StageId,
+    stale: bool,
+    contact_name: Option<String>,
+    owner_name: Option<String>,
+}
 
 fn card_key(d: &Deal) -> CardKey {
-    (
-        d.id,
-        d.version,
-        d.stage_id,
-        d.stale,
-        d.contact_name.clone(),
-        d.owner_name.clone(),
-    )
+    CardKey {
+        id: d.id,
+        version: d.version,
+        stage: d.stage_id,
+        stale: d.stale,
+        contact_name: d.contact_name.clone(),
+        owner_name: d.owner_name.clone(),
+    }
 }
 
 fn money_line(minor: i64, col: &BoardColumn) -> String {
@@ -342,13 +375,13 @@ fn money_line(minor: i64, col: &BoardColumn) -> String {
 }
 
 #[component]
-fn Column(stage: StageId, ctx: BoardCtx) -> impl IntoView {
-    let BoardCtx {
+fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
+    let BoardState {
         board,
         dragging,
         drop_at,
         pipeline_id,
-        request_move,
+        ..
     } = ctx;
     let col = Memo::new(move |_| board.with(|b| b.stages.iter().find(|c| c.id == stage).cloned()));
     let loading = RwSignal::new(false);
@@ -430,7 +463,12 @@ fn Column(stage: StageId, ctx: BoardCtx) -> impl IntoView {
                 }),
             ),
         };
-        request_move.run((id, stage, before, after));
+        ctx.request(Move {
+            deal: id,
+            to: stage,
+            before,
+            after,
+        });
     };
 
     view! {
@@ -476,12 +514,11 @@ fn Column(stage: StageId, ctx: BoardCtx) -> impl IntoView {
 }
 
 #[component]
-fn Card(deal: Deal, stage: StageId, ctx: BoardCtx) -> impl IntoView {
-    let BoardCtx {
+fn Card(deal: Deal, stage: StageId, ctx: BoardState) -> impl IntoView {
+    let BoardState {
         board,
         dragging,
         drop_at,
-        request_move,
         ..
     } = ctx;
     let id = deal.id;
@@ -557,7 +594,7 @@ fn Card(deal: Deal, stage: StageId, ctx: BoardCtx) -> impl IntoView {
                                 sel.set_value(&stage.to_string());
                             }
                             if let Ok(to) = value.parse::<StageId>() {
-                                request_move.run((id, to, None, None));
+                                ctx.request(Move::to_end(id, to));
                             }
                         }>
                         {stages.iter().map(|(sid, name)| view! {
@@ -575,10 +612,7 @@ fn Card(deal: Deal, stage: StageId, ctx: BoardCtx) -> impl IntoView {
 
 /// Asks for the lost reason, or confirms a win with its amount, before the move is sent.
 #[component]
-fn PendingDialog(
-    pending: RwSignal<Option<Pending>>,
-    send_move: Callback<SendArgs>,
-) -> impl IntoView {
+fn PendingDialog(pending: RwSignal<Option<Pending>>, state: BoardState) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let input_ref = NodeRef::<leptos::html::Input>::new();
@@ -605,7 +639,7 @@ fn PendingDialog(
             return;
         }
         pending.set(None);
-        send_move.run((p.deal, p.to, p.before, p.after, r));
+        state.send(p.deal, p.target, r);
     };
     move || {
         {
