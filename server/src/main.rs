@@ -222,7 +222,8 @@ async fn serve(config: Config) -> Result<()> {
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!("Clearview is serving at http://{addr}");
     web::serve(listener, router, web::shutdown_signal()).await?;
-    // The worker finishes the job it is running; a job it had claimed but not started waits for its lease to end.
+    // The worker finishes the batch it holds (each SMTP attempt times out after 30 s); stopped before that, the jobs
+    // it still held wait for their lease to run out, and a worker takes them again.
     let _ = stop_worker.send(());
     if tokio::time::timeout(std::time::Duration::from_secs(40), working)
         .await
