@@ -55,27 +55,14 @@ pub async fn add_stage(
     #[server(default)] probability: String,
     #[server(default)] rot_days: String,
 ) -> Result<(), ApiError> {
-    use clearview::domain::StageKind;
     let cx = crate::ctx::Ctx::load()?;
     let scope = cx.scope().await?;
-    // An open stage goes before the pipeline's won and lost stages, where a board shows the open ones; a closed one
-    // goes last.
-    let pipeline = clearview::services::pipelines::get(&cx.state.pool, &scope, pipeline_id).await?;
-    let position = (kind == StageKind::Open.as_str())
-        .then(|| {
-            pipeline
-                .stages
-                .iter()
-                .position(|s| s.kind != StageKind::Open)
-        })
-        .flatten()
-        .map(|p| p as i32);
     let input = clearview::model::StageInput {
         name,
         kind: Some(kind),
         probability: number_field("probability", &probability)?,
         rot_days: number_field("rot_days", &rot_days)?,
-        position,
+        position: None,
     };
     cx.finish(
         clearview::services::pipelines::add_stage(&cx.state.pool, &scope, pipeline_id, &input)

@@ -21,7 +21,8 @@ pub struct PipelinePatch {
     pub position: Option<i32>,
 }
 
-/// A new stage. `position` (0-based) inserts it there; absent appends it.
+/// A new stage. `position` (0-based) inserts it there; absent, an open stage goes before the pipeline's won and lost
+/// stages and a closed one at the end.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StageInput {

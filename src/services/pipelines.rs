@@ -385,7 +385,8 @@ fn stage_of(p: Pipeline, id: StageId) -> Result<Stage> {
         .ok_or(Error::NotFound)
 }
 
-/// Adds a stage to a pipeline, at `position` or at the end.
+/// Adds a stage to a pipeline, at `position`; without one, an open stage goes before the won and lost stages and a
+/// closed one at the end.
 #[tracing::instrument(name = "pipelines::add_stage", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn add_stage(
     pool: &sqlx::PgPool,
@@ -397,17 +398,23 @@ pub async fn add_stage(
     let stage = input.parse()?;
     let mut work = scope.write(pool).await?;
     lock(&mut work, scope, pipeline).await?;
-    let mut order: Vec<StageId> = stage_order(&mut work, scope, pipeline)
-        .await?
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    if order.len() >= 30 {
+    let stages = stage_order(&mut work, scope, pipeline).await?;
+    if stages.len() >= 30 {
         return Err(Error::Conflict("a pipeline has at most 30 stages".into()));
     }
+    // Without a position, an open stage goes before the first won or lost stage (where a board shows the open
+    // ones), and a closed one at the end.
+    let natural = match stage.kind {
+        StageKind::Open => stages
+            .iter()
+            .position(|(_, k)| *k != StageKind::Open)
+            .unwrap_or(stages.len()),
+        _ => stages.len(),
+    };
+    let mut order: Vec<StageId> = stages.into_iter().map(|(id, _)| id).collect();
     let at = input
         .position
-        .map_or(order.len(), |p| (p.max(0) as usize).min(order.len()));
+        .map_or(natural, |p| (p.max(0) as usize).min(order.len()));
     let id = insert_stage(&mut work, scope, pipeline, order.len() as i32, &stage).await?;
     order.insert(at, id);
     renumber(&mut work, scope, &order).await?;
