@@ -148,13 +148,8 @@ pub async fn accept_invite(
         password,
     };
     let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
-    let who = match crate::session::user(&cx.session, &cx.state.config).await? {
-        Some(user) => Accepting::SignedIn(user),
-        None => Accepting::Anonymous {
-            input: &input,
-            client_ip: ip.as_deref(),
-        },
-    };
+    let signed_in = crate::session::user(&cx.session, &cx.state.config).await?;
+    let who = Accepting::from_request(signed_in, &input, ip.as_deref());
     let accepted = cx.finish(
         invites::accept(
             &cx.state.pool,

@@ -231,6 +231,20 @@ pub enum Accepting<'a> {
     },
 }
 
+impl<'a> Accepting<'a> {
+    /// Who accepts, as both front doors decide it: the signed-in person if there is one, else the form's account.
+    pub fn from_request(
+        signed_in: Option<UserId>,
+        input: &'a AcceptInput,
+        client_ip: Option<&'a str>,
+    ) -> Self {
+        match signed_in {
+            Some(user) => Accepting::SignedIn(user),
+            None => Accepting::Anonymous { input, client_ip },
+        }
+    }
+}
+
 /// What accepting an invitation did: who joined which workspace with which role.
 #[derive(Debug, Clone)]
 pub struct Accepted {

@@ -222,13 +222,8 @@ pub async fn accept(
     JsonBody(input): JsonBody<AcceptInput>,
 ) -> Result<Json<Value>, ApiError> {
     let ip = app::session::client_ip(&parts, &state.config);
-    let who = match app::session::user(&session, &state.config).await? {
-        Some(user) => Accepting::SignedIn(user),
-        None => Accepting::Anonymous {
-            input: &input,
-            client_ip: ip.as_deref(),
-        },
-    };
+    let signed_in = app::session::user(&session, &state.config).await?;
+    let who = Accepting::from_request(signed_in, &input, ip.as_deref());
     let accepted = state.finish(
         invites::accept(
             &state.pool,
