@@ -33,6 +33,9 @@ pub enum Error {
     ScopeChanged,
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
+    /// The server is at a bound it keeps (password hashing, open live streams): nothing was done; try again shortly.
+    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    Overloaded { retry_after_secs: u64 },
     /// A fault of ours. The cause travels with the error until the entry point that answers it (a REST handler or a
     /// server function) logs it, once, and it is never shown to a client.
     #[error("internal error")]
@@ -51,6 +54,7 @@ pub enum ErrorCode {
     Conflict,
     ScopeChanged,
     RateLimited,
+    Overloaded,
     Internal,
     /// The browser could not reach the server (never sent by the server).
     Network,
@@ -66,6 +70,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::ScopeChanged => "scope_changed",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Overloaded => "overloaded",
             ErrorCode::Internal => "internal",
             ErrorCode::Network => "network",
         }
@@ -116,6 +121,7 @@ impl Error {
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::ScopeChanged => ErrorCode::ScopeChanged,
             Error::RateLimited { .. } => ErrorCode::RateLimited,
+            Error::Overloaded { .. } => ErrorCode::Overloaded,
             Error::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -138,7 +144,18 @@ impl Error {
             Error::Validation { .. } => 422,
             Error::Conflict(_) | Error::ScopeChanged => 409,
             Error::RateLimited { .. } => 429,
+            Error::Overloaded { .. } => 503,
             Error::Internal(_) => 500,
+        }
+    }
+
+    /// Seconds after which a refused request may be tried again (the `Retry-After` header).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::RateLimited { retry_after_secs } | Error::Overloaded { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 

@@ -19,13 +19,81 @@ pub struct Me {
 /// What the shell says to a signed-in person who belongs to no workspace.
 pub const NO_WORKSPACE: &str = "You are not a member of any workspace.";
 
-/// Only same-site paths are followed after sign-in, never another origin.
+/// Where sign-in sends a person: `next` when it is a path of this site, else the contacts.
+///
+/// `next` is read the way a browser reads a link (WHATWG URL parsing against this origin): tabs and newlines anywhere
+/// are dropped and `\` counts as `/`, so `/<TAB>/evil.example` and `/\evil.example` are other sites and refused. Any
+/// other control character refuses it too. The answer is percent-encoded ASCII, always a valid `Location`.
+#[cfg(feature = "ssr")]
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => {
-            n.to_owned()
+    const HOME: &str = "/contacts";
+    let Some(next) = next else {
+        return HOME.to_owned();
+    };
+    if next
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return HOME.to_owned();
+    }
+    let seen: String = next
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let seen = seen.trim_matches(' ');
+    let mut chars = seen.chars();
+    if chars.next() != Some('/') || matches!(chars.next(), Some('/' | '\\')) {
+        return HOME.to_owned();
+    }
+    let Ok(base) = url::Url::parse("http://clearview.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(seen) {
+        Ok(url) if url.origin() == base.origin() => {
+            let mut path = url.path().to_owned();
+            if let Some(query) = url.query() {
+                path.push('?');
+                path.push_str(query);
+            }
+            if let Some(fragment) = url.fragment() {
+                path.push('#');
+                path.push_str(fragment);
+            }
+            path
         }
-        _ => "/contacts".to_owned(),
+        _ => HOME.to_owned(),
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_follows_only_paths_of_this_site_as_a_browser_reads_them() {
+        for ok in ["/settings", "/contacts?q=ada#top", "/deals/1"] {
+            assert_eq!(safe_next(Some(ok)), ok);
+        }
+        assert_eq!(safe_next(Some("/a b/é")), "/a%20b/%C3%A9");
+        assert_eq!(safe_next(Some("/\tsettings")), "/settings");
+        for away in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "https://evil.example/",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\u{0}x",
+            "/\u{1b}x",
+            "/\u{7f}",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(away)), "/contacts", "{away:?}");
+        }
+        assert_eq!(safe_next(None), "/contacts");
     }
 }
 
@@ -110,7 +178,16 @@ pub async fn signup(
         name,
         organization_name,
     };
-    let outcome = cx.finish(users::signup(&cx.state.pool, &input, cx.request_id()).await?);
+    let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
+    let outcome = cx.finish(
+        users::signup(
+            &cx.state.pool,
+            &input,
+            cx.request_id(),
+            users::Requester::Network(ip.as_deref()),
+        )
+        .await?,
+    );
     crate::session::establish(
         &cx.session,
         outcome.user.id,

@@ -58,6 +58,9 @@ impl From<clearview::Error> for ApiError {
                         .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
                 );
             }
+            if let Some(secs) = e.retry_after() {
+                res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
             if matches!(e, clearview::Error::ScopeChanged) {
                 res.insert_header(
                     http::HeaderName::from_static(crate::session::SCOPE_CHANGED_HEADER),

@@ -25,8 +25,8 @@ pub struct Config {
     #[arg(long, env = "LISTEN_ADDR")]
     pub listen_addr: Option<SocketAddr>,
 
-    /// The origin people reach the app at (e.g. https://crm.example.com); requests from other origins are refused.
-    /// Without it, the request's own Host is the allowed origin.
+    /// The origin people reach the app at (e.g. https://crm.example.com); requests from other origins, and for other
+    /// host names, are refused. Without it the server must listen on a loopback address, whose names are allowed.
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod embedded_pg;
+pub mod limits;
 pub mod live;
 pub mod mailbox;
 pub mod security;

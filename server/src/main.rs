@@ -114,16 +114,21 @@ async fn main() -> Result<()> {
                 name,
                 organization_name: organization,
             };
-            let outcome = clearview::services::users::signup(&pool, &input, None)
-                .await
-                .map_err(|e| match e {
-                    clearview::Error::Validation { fields, .. } => {
-                        anyhow::anyhow!("invalid input: {fields:?}")
-                    }
-                    other => anyhow::anyhow!(other),
-                })?
-                .finish_here(&pool)
-                .await?;
+            let outcome = clearview::services::users::signup(
+                &pool,
+                &input,
+                None,
+                clearview::services::users::Requester::Operator,
+            )
+            .await
+            .map_err(|e| match e {
+                clearview::Error::Validation { fields, .. } => {
+                    anyhow::anyhow!("invalid input: {fields:?}")
+                }
+                other => anyhow::anyhow!(other),
+            })?
+            .finish_here(&pool)
+            .await?;
             tracing::info!(user.id = %outcome.user.id, org.id = %outcome.organization.id, "admin created");
             Ok(())
         }
@@ -168,6 +173,15 @@ async fn database(config: &Config) -> Result<(PgPool, Option<EmbeddedPostgres>)>
         .run(&pool)
         .await
         .context("running migrations")?;
+    let unsafe_roles = clearview::db::unsafe_roles(&pool)
+        .await
+        .context("checking the database roles")?;
+    if !unsafe_roles.is_empty() {
+        anyhow::bail!(
+            "refusing to start: the roles requests act as must be held by row-level security, but {}",
+            unsafe_roles.join("; ")
+        );
+    }
     Ok((pool, pg))
 }
 
@@ -187,6 +201,25 @@ fn worker(config: &Config, pool: &PgPool) -> Result<clearview::jobs::Worker> {
         std::sync::Arc::new(mailer),
         clearview::jobs::WorkerSettings::default(),
     ))
+}
+
+/// Every five minutes, deletes expired sessions and throttle rows. A failure is logged and tried at the next turn.
+async fn purge_expired(pool: PgPool) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(5 * 60));
+    loop {
+        every.tick().await;
+        match clearview::db::purge_expired(&pool).await {
+            Ok((sessions, throttle)) if sessions + throttle > 0 => {
+                tracing::info!(sessions, throttle, "purged expired rows");
+            }
+            Ok(_) => {}
+            Err(e) => {
+                if let Some(cause) = e.cause() {
+                    cause.log("purging expired rows failed");
+                }
+            }
+        }
+    }
 }
 
 async fn serve(config: Config) -> Result<()> {
@@ -213,9 +246,10 @@ async fn serve(config: Config) -> Result<()> {
     let working = tokio::spawn(worker.run(async {
         let _ = worker_stopped.await;
     }));
+    let purging = tokio::spawn(purge_expired(pool.clone()));
     let (router, sealing) = web::app(
         pool.clone(),
-        web::WebSettings::from_config(&config, leptos_options, links, wake),
+        web::WebSettings::from_config(&config, leptos_options, links, wake, addr)?,
     )?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -225,6 +259,7 @@ async fn serve(config: Config) -> Result<()> {
     // The worker finishes the batch it holds (each SMTP attempt times out after 30 s); stopped before that, the jobs
     // it still held wait for their lease to run out, and a worker takes them again.
     let _ = stop_worker.send(());
+    purging.abort();
     if tokio::time::timeout(std::time::Duration::from_secs(40), working)
         .await
         .is_err()

@@ -6,16 +6,54 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, header};
 
-/// The origin requests must come from: the configured public URL, or else the request's own host.
-#[derive(Debug, Clone)]
+/// Who the server believes it is: the origins pages and requests may come from and the `Host` names it answers to,
+/// taken from configuration only — never from the request itself, so a page on another name that resolves to this
+/// server (DNS rebinding) is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginPolicy {
-    pub public_origin: Option<String>,
+    /// `scheme://host[:port]`, lower-cased.
+    origins: Vec<String>,
+    /// `host[:port]`, lower-cased, as the `Host` header carries it.
+    hosts: Vec<String>,
 }
 
 impl OriginPolicy {
-    pub fn new(public_url: Option<&str>) -> Self {
+    /// The origin of `public_url`; without it, the listen address when it is a loopback one (its port on
+    /// `127.0.0.1`, `localhost` and `[::1]`). Any other listen address needs `PUBLIC_URL`.
+    pub fn new(public_url: Option<&str>, listen: std::net::SocketAddr) -> anyhow::Result<Self> {
+        match public_url {
+            Some(url) => {
+                let origin = origin_of(url).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "PUBLIC_URL {url:?} is not a URL such as https://crm.example.com"
+                    )
+                })?;
+                let host = origin
+                    .split_once("://")
+                    .map(|(_, host)| host.to_owned())
+                    .unwrap_or_default();
+                Ok(Self {
+                    origins: vec![origin],
+                    hosts: vec![host],
+                })
+            }
+            None if listen.ip().is_loopback() => Ok(Self::loopback(listen.port())),
+            None => anyhow::bail!(
+                "listening on {listen}, which is not a loopback address: set PUBLIC_URL to the address people \
+                 reach Clearview at (for example https://crm.example.com)"
+            ),
+        }
+    }
+
+    /// The loopback names of `port`.
+    pub fn loopback(port: u16) -> Self {
+        let hosts: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .map(|h| format!("{h}:{port}"))
+            .collect();
         Self {
-            public_origin: public_url.and_then(origin_of),
+            origins: hosts.iter().map(|h| format!("http://{h}")).collect(),
+            hosts,
         }
     }
 
@@ -32,22 +70,37 @@ impl OriginPolicy {
                     .and_then(|v| v.to_str().ok())
                     .and_then(origin_of)
             });
-        let Some(claimed) = claimed else { return false };
-        match &self.public_origin {
-            Some(expected) => claimed.eq_ignore_ascii_case(expected),
-            None => {
-                let host = headers
-                    .get(header::HOST)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                claimed
-                    .split_once("://")
-                    .is_some_and(|(scheme, authority)| {
-                        matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
-                    })
-            }
-        }
+        claimed.is_some_and(|claimed| self.origins.iter().any(|o| claimed.eq_ignore_ascii_case(o)))
     }
+
+    /// Whether the request names one of this server's hosts (`Host`, or the URI's authority over HTTP/2).
+    fn known_host(&self, req: &Request) -> bool {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        host.is_some_and(|h| self.hosts.iter().any(|known| h.eq_ignore_ascii_case(known)))
+    }
+}
+
+/// Refuses (421, in the API's error shape) every request addressed to a host this server is not — a DNS rebinding
+/// page's requests carry its own name. The probes answer whatever the name, so a load balancer may ask by address.
+pub async fn refuse_unknown_host(
+    State(policy): State<OriginPolicy>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
+    if !probe && !policy.known_host(&req) {
+        tracing::warn!(path = req.uri().path(), "request for another host refused");
+        let body = serde_json::json!({ "error": {
+            "code": "misdirected_request",
+            "message": "this server does not answer for that host name",
+        }});
+        return (http::StatusCode::MISDIRECTED_REQUEST, axum::Json(body)).into_response();
+    }
+    next.run(req).await
 }
 
 /// `scheme://host[:port]` of a URL, lower-cased.
@@ -135,6 +188,24 @@ pub fn page_csp(nonce: &str, dev_reload: Option<u32>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_allowed_origin_comes_from_configuration_only() {
+        let public = OriginPolicy::new(
+            Some("https://CRM.example.com/app"),
+            "0.0.0.0:80".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(public.origins, ["https://crm.example.com"]);
+        assert_eq!(public.hosts, ["crm.example.com"]);
+        let local = OriginPolicy::new(None, "127.0.0.1:3000".parse().unwrap()).unwrap();
+        assert!(local.origins.contains(&"http://localhost:3000".to_owned()));
+        assert!(local.hosts.contains(&"127.0.0.1:3000".to_owned()));
+        assert!(OriginPolicy::new(None, "0.0.0.0:3000".parse().unwrap()).is_err());
+        assert!(
+            OriginPolicy::new(Some("crm.example.com"), "127.0.0.1:3000".parse().unwrap()).is_err()
+        );
+    }
 
     #[test]
     fn origin_of_strips_path_and_rejects_userinfo() {

@@ -33,7 +33,10 @@ pub struct WebSettings {
     pub leptos_options: LeptosOptions,
     pub session_idle: Duration,
     pub web: WebConfig,
-    pub public_url: Option<String>,
+    /// The origins and host names this server answers for.
+    pub origin: OriginPolicy,
+    /// What every request is held to.
+    pub limits: crate::limits::Limits,
     /// The key and address of invitation links.
     pub links: clearview::services::invites::Links,
     /// The dev mailbox folder, shown at `/dev/mailbox`, when mail is kept there.
@@ -43,14 +46,16 @@ pub struct WebSettings {
 }
 
 impl WebSettings {
-    /// `links` signs invitation links; `jobs` wakes the job worker.
+    /// `links` signs invitation links; `jobs` wakes the job worker; `listen` is the address served (the allowed
+    /// origin without `PUBLIC_URL`).
     pub fn from_config(
         config: &Config,
         leptos_options: LeptosOptions,
         links: clearview::services::invites::Links,
         jobs: Arc<tokio::sync::Notify>,
-    ) -> Self {
-        Self {
+        listen: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
             leptos_options,
             session_idle: Duration::minutes(config.session_idle_minutes.max(1)),
             web: WebConfig {
@@ -58,11 +63,12 @@ impl WebSettings {
                 trust_proxy_headers: config.trust_proxy_headers,
                 session_touch_secs: SESSION_TOUCH_SECS,
             },
-            public_url: config.public_url.clone(),
+            origin: OriginPolicy::new(config.public_url.as_deref(), listen)?,
+            limits: crate::limits::Limits::default(),
             links,
             dev_mailbox: config.smtp_url.is_none().then(|| config.dev_mailbox()),
             jobs,
-        }
+        })
     }
 }
 
@@ -125,7 +131,8 @@ pub fn app(
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(settings.session_idle));
-    let origin_policy = OriginPolicy::new(settings.public_url.as_deref());
+    let origin_policy = settings.origin;
+    let gate = crate::limits::Gate::new(settings.limits);
 
     let leptos_state = state.clone();
     let pages = Router::new()
@@ -180,6 +187,8 @@ pub fn app(
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn(security::headers))
+                .layer(axum::middleware::from_fn_with_state(gate, crate::limits::enforce))
+                .layer(axum::middleware::from_fn_with_state(origin_policy.clone(), security::refuse_unknown_host))
                 .layer(axum::middleware::from_fn_with_state(origin_policy, security::refuse_cross_site))
                 .layer(sessions),
         );

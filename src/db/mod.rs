@@ -170,3 +170,59 @@ pub async fn enter(tx: &mut Tx, org: Option<OrgId>, user: Option<UserId>) -> sql
     .await?;
     Ok(())
 }
+
+/// The roles a request or the worker acts as, and every role they could `SET ROLE` to, that would let a transaction past
+/// row-level security: a superuser or a `BYPASSRLS` role among them, or a role that does not exist. Empty when they are
+/// safe; the server refuses to start otherwise.
+pub async fn unsafe_roles(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    let rows = sqlx::query!(
+        r#"with recursive reach(oid, via) as (
+               select r.oid, r.rolname::text from pg_roles r where r.rolname in ('clearview_app', 'clearview_worker')
+               union
+               select m.roleid, reach.via from pg_auth_members m join reach on m.member = reach.oid
+           )
+           select reach.via as "via!", r.rolname::text as "role!", r.rolsuper as "superuser!",
+                  r.rolbypassrls as "bypassrls!"
+           from reach join pg_roles r on r.oid = reach.oid
+           where r.rolsuper or r.rolbypassrls"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut found: Vec<String> = rows
+        .into_iter()
+        .map(|r| {
+            let what = if r.superuser {
+                "a superuser"
+            } else {
+                "BYPASSRLS"
+            };
+            if r.role == r.via {
+                format!("{} is {what}", r.role)
+            } else {
+                format!("{} can act as {}, which is {what}", r.via, r.role)
+            }
+        })
+        .collect();
+    let present: Vec<String> = sqlx::query_scalar!(
+        r#"select rolname::text as "name!" from pg_roles where rolname in ('clearview_app', 'clearview_worker')"#
+    )
+    .fetch_all(pool)
+    .await?;
+    for role in ["clearview_app", "clearview_worker"] {
+        if !present.iter().any(|p| p == role) {
+            found.push(format!("{role} does not exist"));
+        }
+    }
+    Ok(found)
+}
+
+/// Deletes the browser sessions and sign-in throttle rows that have expired; answers how many of each. The server runs
+/// it every few minutes.
+pub async fn purge_expired(pool: &PgPool) -> crate::Result<(u64, u64)> {
+    let sessions = sqlx::query!("delete from sessions where expiry_date <= now()")
+        .execute(pool)
+        .await?
+        .rows_affected();
+    let throttle = crate::auth::throttle::purge_expired(pool).await?;
+    Ok((sessions, throttle))
+}

@@ -301,8 +301,14 @@ pub async fn accept(
                 })?;
             (user, None)
         }
-        (Accepting::Anonymous { input, .. }, None) => {
+        (Accepting::Anonymous { input, client_ip }, None) => {
             let account = ValidNewAccount::parse(input)?;
+            let source = crate::auth::throttle::source(client_ip);
+            let _counted = crate::auth::throttle::reserve(
+                pool,
+                &[crate::auth::throttle::Limit::new_account(&source)],
+            )
+            .await?;
             let hash = password::hash(&account.password).await?;
             let user = User {
                 id: UserId::new(),

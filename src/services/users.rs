@@ -7,14 +7,32 @@ use crate::error::OnConstraint;
 use crate::model::{Organization, SignupInput, SignupOutcome, User, ValidSignup};
 use crate::{Error, Result};
 
+/// Who asks for a new account.
+#[derive(Debug, Clone, Copy)]
+pub enum Requester<'a> {
+    /// A client over the network, from this address (`None`: the server cannot tell).
+    Network(Option<&'a str>),
+    /// The operator: the command line, the demo seed.
+    Operator,
+}
+
 /// Creates a person, their workspace (they are its admin) and its default pipeline, in one transaction.
+///
+/// A sign-up from the network is throttled per source ([`throttle::Limit::new_account`]); the operator's (the command
+/// line, the demo seed) is not.
 #[tracing::instrument(skip_all, err(Debug, level = "info"))]
 pub async fn signup(
     pool: &sqlx::PgPool,
     input: &SignupInput,
     request_id: Option<String>,
+    from: Requester<'_>,
 ) -> Result<Done<SignupOutcome>> {
     let valid = ValidSignup::parse(input)?;
+    if let Requester::Network(ip) = from {
+        // Not refundable: the attempt counts whether or not the account is made.
+        let _counted =
+            throttle::reserve(pool, &[throttle::Limit::new_account(&throttle::source(ip))]).await?;
+    }
     let hash = password::hash(&valid.password).await?;
     let user = UserId::new();
     let mut tx = pool.begin().await?;
@@ -56,8 +74,9 @@ pub async fn signup(
     Ok(done)
 }
 
-/// Checks an e-mail and password. Unknown e-mail and wrong password answer the same error after the same work;
-/// failures are throttled per account and per client address.
+/// Checks an e-mail and password. Unknown e-mail and wrong password answer the same error after the same work.
+/// Every attempt is counted before the password is checked, per account and source, per account and per source
+/// (see [`throttle`]); one that succeeds is given back.
 #[tracing::instrument(skip_all, err(Debug, level = "info"))]
 pub async fn authenticate(
     pool: &sqlx::PgPool,
@@ -65,31 +84,34 @@ pub async fn authenticate(
     password: &str,
     client_ip: Option<&str>,
 ) -> Result<User> {
-    let mut limits = vec![throttle::Limit::account(email)];
-    if let Some(ip) = client_ip {
-        limits.push(throttle::Limit::address(ip));
-    }
-    throttle::check(pool, &limits).await?;
+    let source = throttle::source(client_ip);
+    let limits = throttle::signin_limits(pool, email, &source).await?;
+    let reserved = throttle::reserve(pool, &limits).await?;
     let row = sqlx::query!(
         r#"select id, email as "email!: String", name, password_hash from users where email = $1::citext"#,
         email.trim() as _
     )
     .fetch_optional(pool)
     .await?;
-    let ok = password::verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
+    let ok = match password::verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not checked (the server was too busy to hash): the attempt does not count.
+            reserved.cancel(pool).await?;
+            return Err(e);
+        }
+    };
     match row {
         Some(r) if ok => {
-            throttle::clear(pool, &limits[0]).await?;
+            reserved.succeeded(pool, email, &source).await?;
             Ok(User {
                 id: UserId(r.id),
                 email: r.email,
                 name: r.name,
             })
         }
-        _ => {
-            throttle::record_failure(pool, &limits).await?;
-            Err(Error::Unauthenticated)
-        }
+        _ => Err(Error::Unauthenticated),
     }
 }
 

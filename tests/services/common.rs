@@ -3,6 +3,7 @@
 use clearview::db::Settle;
 use clearview::domain::Role;
 use clearview::model::{SignupInput, SignupOutcome};
+use clearview::services::users::Requester;
 use clearview::services::{Scope, users};
 use sqlx::PgPool;
 
@@ -14,7 +15,7 @@ pub async fn signup(pool: &PgPool, email: &str, org: &str) -> SignupOutcome {
         name: email.split('@').next().unwrap_or("someone").into(),
         organization_name: org.into(),
     };
-    users::signup(pool, &input, None)
+    users::signup(pool, &input, None, Requester::Operator)
         .await
         .settle(pool)
         .await

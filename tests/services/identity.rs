@@ -4,6 +4,7 @@ use clearview::Error;
 use clearview::db::Settle;
 use clearview::domain::{OrgId, Role};
 use clearview::model::SignupInput;
+use clearview::services::users::Requester;
 use clearview::services::{organizations, pipelines, users};
 use sqlx::PgPool;
 
@@ -18,11 +19,16 @@ fn input(email: &str) -> SignupInput {
 
 #[sqlx::test]
 async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
-    let out = users::signup(&pool, &input("Ada@Example.com"), Some("req-1".into()))
-        .await
-        .settle(&pool)
-        .await
-        .unwrap();
+    let out = users::signup(
+        &pool,
+        &input("Ada@Example.com"),
+        Some("req-1".into()),
+        Requester::Operator,
+    )
+    .await
+    .settle(&pool)
+    .await
+    .unwrap();
     assert_eq!(out.role, Role::Admin);
     assert_eq!(out.user.email, "Ada@example.com");
     assert_eq!(out.organization.name, "Analytical Engines");
@@ -97,7 +103,7 @@ async fn signup_creates_the_workspace_admin_and_default_pipeline(pool: PgPool) {
 
 #[sqlx::test]
 async fn the_audit_log_is_append_only(pool: PgPool) {
-    let out = users::signup(&pool, &input("ada@example.com"), None)
+    let out = users::signup(&pool, &input("ada@example.com"), None, Requester::Operator)
         .await
         .settle(&pool)
         .await
@@ -133,7 +139,7 @@ async fn signup_reports_every_bad_field_and_writes_nothing(pool: PgPool) {
         name: " ".into(),
         organization_name: "".into(),
     };
-    let err = users::signup(&pool, &bad, None)
+    let err = users::signup(&pool, &bad, None, Requester::Operator)
         .await
         .settle(&pool)
         .await
@@ -151,12 +157,12 @@ async fn signup_reports_every_bad_field_and_writes_nothing(pool: PgPool) {
 
 #[sqlx::test]
 async fn an_email_registers_once_whatever_its_case(pool: PgPool) {
-    users::signup(&pool, &input("ada@example.com"), None)
+    users::signup(&pool, &input("ada@example.com"), None, Requester::Operator)
         .await
         .settle(&pool)
         .await
         .unwrap();
-    let err = users::signup(&pool, &input("ADA@example.com"), None)
+    let err = users::signup(&pool, &input("ADA@example.com"), None, Requester::Operator)
         .await
         .settle(&pool)
         .await
@@ -171,7 +177,7 @@ async fn an_email_registers_once_whatever_its_case(pool: PgPool) {
 
 #[sqlx::test]
 async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: PgPool) {
-    users::signup(&pool, &input("ada@example.com"), None)
+    users::signup(&pool, &input("ada@example.com"), None, Requester::Operator)
         .await
         .settle(&pool)
         .await
@@ -205,7 +211,9 @@ async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: Pg
     assert_eq!(wrong, Error::Unauthenticated);
     assert_eq!(unknown, Error::Unauthenticated);
 
-    for _ in 0..4 {
+    // A stranger guessing from 10.0.0.2: after three failures each further guess waits, and is refused before its
+    // password is looked at.
+    for _ in 0..3 {
         let _ = users::authenticate(
             &pool,
             "ada@example.com",
@@ -214,23 +222,108 @@ async fn authenticate_answers_alike_for_unknown_and_wrong_and_throttles(pool: Pg
         )
         .await;
     }
-    // Five failures for this account: even the right password is refused until the window passes.
-    let throttled = users::authenticate(
+    let slowed = users::authenticate(
+        &pool,
+        "ada@example.com",
+        "correct horse battery",
+        Some("10.0.0.2"),
+    )
+    .await;
+    assert!(
+        matches!(slowed, Err(Error::RateLimited { retry_after_secs }) if retry_after_secs > 0),
+        "{slowed:?}"
+    );
+    // The owner, from their own network, is not held by the stranger's failures.
+    let owner = users::authenticate(
         &pool,
         "ada@example.com",
         "correct horse battery",
         Some("10.0.0.3"),
     )
     .await;
+    assert!(owner.is_ok(), "{owner:?}");
+}
+
+#[sqlx::test]
+async fn the_account_ceiling_holds_strangers_but_not_a_source_the_owner_signed_in_from(
+    pool: PgPool,
+) {
+    use clearview::auth::throttle::{self, Limit};
+    users::signup(&pool, &input("ada@example.com"), None, Requester::Operator)
+        .await
+        .settle(&pool)
+        .await
+        .unwrap();
+    // The owner signs in once from home: that source becomes known to the account.
+    users::authenticate(
+        &pool,
+        "ada@example.com",
+        "correct horse battery",
+        Some("10.9.9.9"),
+    )
+    .await
+    .unwrap();
+    // A hundred guesses, each from a different address, spend the account's ceiling.
+    let ceiling = Limit::account("ada@example.com").budget;
+    for i in 0..ceiling {
+        let from = throttle::source(Some(&format!("10.1.{}.{}", i / 250, i % 250)));
+        let limits = throttle::signin_limits(&pool, "ada@example.com", &from)
+            .await
+            .unwrap();
+        let _spent = throttle::reserve(&pool, &limits).await.unwrap();
+    }
+    let stranger = users::authenticate(
+        &pool,
+        "ada@example.com",
+        "correct horse battery",
+        Some("10.2.0.1"),
+    )
+    .await;
     assert!(
-        matches!(throttled, Err(Error::RateLimited { retry_after_secs }) if retry_after_secs > 0),
-        "{throttled:?}"
+        matches!(stranger, Err(Error::RateLimited { .. })),
+        "{stranger:?}"
+    );
+    let home = users::authenticate(
+        &pool,
+        "ada@example.com",
+        "correct horse battery",
+        Some("10.9.9.9"),
+    )
+    .await;
+    assert!(
+        home.is_ok(),
+        "the owner's known source is not held to the ceiling: {home:?}"
     );
 }
 
 #[sqlx::test]
+async fn concurrent_wrong_guesses_are_counted_one_by_one(pool: PgPool) {
+    use clearview::auth::throttle::{self, Limit};
+    // Twenty reservations at once on one account and source: exactly the budget is let through.
+    let from = throttle::source(Some("10.3.0.1"));
+    let limit = Limit {
+        delay_after: None,
+        ..Limit::account_from("ada@example.com", &from)
+    };
+    let tries = (0..20).map(|_| {
+        let pool = pool.clone();
+        let limit = limit.clone();
+        tokio::spawn(async move { throttle::reserve(&pool, &[limit]).await })
+    });
+    let mut passed = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(_reserved) => passed += 1,
+            Err(Error::RateLimited { .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(passed, limit.budget);
+}
+
+#[sqlx::test]
 async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
-    let ada = users::signup(&pool, &input("ada@example.com"), None)
+    let ada = users::signup(&pool, &input("ada@example.com"), None, Requester::Operator)
         .await
         .settle(&pool)
         .await
@@ -242,6 +335,7 @@ async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
             ..input("bob@example.com")
         },
         None,
+        Requester::Operator,
     )
     .await
     .settle(&pool)
@@ -272,4 +366,34 @@ async fn a_person_sees_only_their_own_workspaces(pool: PgPool) {
             .await
             .is_ok()
     );
+}
+
+#[sqlx::test]
+async fn expired_sessions_and_throttle_rows_are_purged_and_live_ones_kept(pool: PgPool) {
+    sqlx::query(
+        "insert into sessions (id, data, expiry_date) values
+           ('gone', '\\x00', now() - interval '1 minute'), ('kept', '\\x00', now() + interval '1 hour')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into auth_throttle (key, failures, window_started_at, last_failure_at, expires_at) values
+           ('gone', 3, now() - interval '1 hour', now() - interval '1 hour', now() - interval '45 minutes'),
+           ('kept', 3, now(), now(), now() + interval '15 minutes')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(clearview::db::purge_expired(&pool).await.unwrap(), (1, 1));
+    for table in ["sessions", "auth_throttle"] {
+        let left: Vec<String> = sqlx::query_scalar(&format!(
+            "select {} from {table}",
+            if table == "sessions" { "id" } else { "key" }
+        ))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert_eq!(left, ["kept"], "{table}");
+    }
 }

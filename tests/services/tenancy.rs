@@ -345,3 +345,99 @@ async fn every_migration_reverts_and_applies_again_on_a_database_with_data(pool:
     assert_eq!(applied_count(pool.clone()).await, total);
     fill(pool.clone(), "ada@example.com").await;
 }
+
+#[sqlx::test]
+async fn the_request_role_reads_no_password_hash_and_changes_no_other_workspace(pool: PgPool) {
+    let a = workspace(&pool, "a@example.com", "A").await;
+    let b = workspace(&pool, "b@example.com", "B").await;
+    // Ada of A also works in B, so B's rows are visible to her; a transaction in A must still not change them.
+    sqlx::query("insert into memberships (org_id, user_id, role) values ($1, $2, 'admin')")
+        .bind(b.organization.id.0)
+        .bind(a.user.id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let mut tx = db::tenant(&pool, a.organization.id, Some(a.user.id))
+        .await
+        .unwrap();
+    let names: Vec<String> = sqlx::query_scalar("select name from users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
+    assert!(!names.is_empty(), "who people are stays readable");
+    let hashes = sqlx::query("select password_hash from users")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(hashes.to_string().contains("permission denied"), "{hashes}");
+    tx.rollback().await.unwrap();
+
+    let mut tx = db::tenant(&pool, a.organization.id, Some(a.user.id))
+        .await
+        .unwrap();
+    let left = sqlx::query("delete from memberships where org_id = $1 and user_id = $2")
+        .bind(b.organization.id.0)
+        .bind(a.user.id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let renamed = sqlx::query("update organizations set name = 'taken' where id = $1")
+        .bind(b.organization.id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let deleted = sqlx::query("delete from organizations where id = $1")
+        .bind(b.organization.id.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let visible: i64 = sqlx::query_scalar("select count(*) from organizations")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (
+            left.rows_affected(),
+            renamed.rows_affected(),
+            deleted.rows_affected()
+        ),
+        (0, 0, 0),
+        "a transaction of A changed B"
+    );
+    assert_eq!(visible, 2, "both of Ada's workspaces stay visible to her");
+    let b_name: String = sqlx::query_scalar("select name from organizations where id = $1")
+        .bind(b.organization.id.0)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(b_name, "B");
+}
+
+#[sqlx::test]
+async fn the_server_refuses_roles_that_could_pass_row_level_security(pool: PgPool) {
+    assert_eq!(db::unsafe_roles(&pool).await.unwrap(), Vec::<String>::new());
+    // A role the request role could switch to, with BYPASSRLS. Roles are the cluster's, so the name is this test's own,
+    // and membership alone changes nothing for the tests running beside it.
+    let role = format!("cv_bypass_{}", uuid::Uuid::now_v7().simple());
+    sqlx::query(&format!("create role {role} nologin bypassrls"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!("grant {role} to clearview_app"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let found = db::unsafe_roles(&pool).await;
+    sqlx::query(&format!("drop role {role}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.unwrap(),
+        vec![format!(
+            "clearview_app can act as {role}, which is BYPASSRLS"
+        )]
+    );
+}

@@ -22,8 +22,16 @@ pub async fn signup(
     parts: Parts,
     JsonBody(input): JsonBody<SignupInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let outcome =
-        state.finish(users::signup(&state.pool, &input, app::session::request_id(&parts)).await?);
+    let ip = app::session::client_ip(&parts, &state.config);
+    let outcome = state.finish(
+        users::signup(
+            &state.pool,
+            &input,
+            app::session::request_id(&parts),
+            users::Requester::Network(ip.as_deref()),
+        )
+        .await?,
+    );
     app::session::establish(
         &session,
         outcome.user.id,

@@ -21,9 +21,6 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 use tower_sessions::Session;
 
-/// The largest CSV upload: comfortably above the import's row limit (`contact_csv::IMPORT_MAX_ROWS`).
-const IMPORT_BODY_LIMIT: usize = 16 * 1024 * 1024;
-
 pub fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/auth/signup", post(auth::signup))
@@ -85,7 +82,9 @@ pub fn router() -> axum::Router<AppState> {
         .route("/contacts/export", get(contacts::export))
         .route(
             "/contacts/import",
-            post(contacts::import).layer(axum::extract::DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+            post(contacts::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::limits::IMPORT_BODY_LIMIT,
+            )),
         )
         .route("/deals", post(deals::create))
         .route(
@@ -128,7 +127,7 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("1"),
             );
         }
-        if let clearview::Error::RateLimited { retry_after_secs } = self.0 {
+        if let Some(retry_after_secs) = self.0.retry_after() {
             res.headers_mut().insert(
                 http::header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs),

@@ -141,7 +141,7 @@ async fn workspace(
         name: name.into(),
         organization_name: organization.into(),
     };
-    let fields = match users::signup(pool, &input, None).await {
+    let fields = match users::signup(pool, &input, None, users::Requester::Operator).await {
         Ok(done) => {
             let outcome = done.finish_here(pool).await?;
             let scope = Scope {

@@ -13,6 +13,26 @@ use serde_json::{Value, json};
 use server::web::{self, SESSION_COOKIE};
 use sqlx::PgPool;
 
+/// How a test server differs from the default one.
+pub struct Options {
+    /// Sessions in use are saved again once their last save is this old.
+    pub touch_secs: i64,
+    pub limits: server::limits::Limits,
+    /// Believe `X-Forwarded-For` (as behind a proxy), so a test can speak from many addresses.
+    pub trust_proxy_headers: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            touch_secs: 300,
+            limits: server::limits::Limits::default(),
+            trust_proxy_headers: false,
+        }
+    }
+}
+
+#[derive(Clone)]
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
@@ -23,11 +43,22 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(pool: PgPool) -> Self {
-        Self::spawn_with_touch(pool, 300).await
+        Self::spawn_with(pool, Options::default()).await
     }
 
     /// A server whose sessions in use are saved again once their last save is `touch_secs` old.
     pub async fn spawn_with_touch(pool: PgPool, touch_secs: i64) -> Self {
+        Self::spawn_with(
+            pool,
+            Options {
+                touch_secs,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_with(pool: PgPool, with: Options) -> Self {
         // The server's warnings and errors, captured with the test's output (shown when it fails).
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -50,10 +81,11 @@ impl TestApp {
             session_idle: time::Duration::hours(1),
             web: app::state::WebConfig {
                 session_absolute_secs: 3600,
-                trust_proxy_headers: false,
-                session_touch_secs: touch_secs,
+                trust_proxy_headers: with.trust_proxy_headers,
+                session_touch_secs: with.touch_secs,
             },
-            public_url: None,
+            origin: server::security::OriginPolicy::loopback(addr.port()),
+            limits: with.limits,
             links,
             dev_mailbox: None,
             jobs: wake.clone(),

@@ -1,0 +1,369 @@
+//! The server as an attacker meets it, over plain HTTP on loopback: guessing, flooding, redirect tricks, other host
+//! names, huge and stalled requests. Every loop is bounded; every refusal is checked for its status, its error shape and
+//! that it changed nothing.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a failed request or query must fail the test"
+)]
+
+use std::time::Duration;
+
+use leptos::server_fn::ServerFn;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{Options, TestApp, session_cookie, signup_body};
+
+/// A server that believes `X-Forwarded-For`, so one test can speak from many addresses.
+async fn behind_proxy(pool: PgPool) -> TestApp {
+    TestApp::spawn_with(
+        pool,
+        Options {
+            trust_proxy_headers: true,
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("origin", &app.base)
+        .header("x-forwarded-for", from)
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn throttle_count(app: &TestApp, key: &str) -> i32 {
+    sqlx::query_scalar("select failures from auth_throttle where key = $1")
+        .bind(key)
+        .fetch_optional(&app.pool)
+        .await
+        .unwrap()
+        .unwrap_or(0)
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn guesses_at_once_are_counted_one_by_one_and_slow_only_their_source(pool: PgPool) {
+    let app = behind_proxy(pool).await;
+    app.signup("ada@example.com").await;
+
+    let guesses: Vec<_> = (0..12)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                login_from(&app, "203.0.113.7", "ada@example.com", "wrong password!").await
+            })
+        })
+        .collect();
+    let (mut checked, mut slowed) = (0, 0);
+    for guess in guesses {
+        let res = guess.await.unwrap();
+        match res.status() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait: u64 = res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&wait), "Retry-After {wait}");
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "rate_limited");
+                slowed += 1;
+            }
+            other => panic!("a guess answered {other}"),
+        }
+    }
+    // Three free guesses, then each waits a doubling delay: twelve at once cannot all be checked.
+    assert!(
+        checked <= 5,
+        "{checked} of 12 simultaneous guesses were checked"
+    );
+    assert_eq!(checked + slowed, 12);
+    assert_eq!(
+        throttle_count(&app, "signin:ada@example.com|203.0.113.7").await,
+        checked,
+        "every guess that was checked was counted, and only those"
+    );
+
+    // The owner, from their own network, signs in at once.
+    let owner = login_from(
+        &app,
+        "198.51.100.20",
+        "ada@example.com",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(owner.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn sign_ups_from_one_source_are_throttled_without_effect(pool: PgPool) {
+    let app = behind_proxy(pool).await;
+    let budget = clearview::auth::throttle::Limit::new_account("x").budget;
+    for i in 0..budget {
+        let res = app
+            .client
+            .post(app.url("/api/auth/signup"))
+            .header("origin", &app.base)
+            .header("x-forwarded-for", "203.0.113.9")
+            .json(&signup_body(&format!("p{i}@example.com")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let over = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .header("origin", &app.base)
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&signup_body("one-more@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(over.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.count("users").await,
+        i64::from(budget),
+        "the refused sign-up wrote nothing"
+    );
+    // Another source still signs up.
+    let other = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .header("origin", &app.base)
+        .header("x-forwarded-for", "198.51.100.1")
+        .json(&signup_body("elsewhere@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::CREATED);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_burst_of_sign_ins_never_hashes_more_than_the_machine_has_cores(pool: PgPool) {
+    let app = behind_proxy(pool).await;
+    let burst: Vec<_> = (0..12)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let from = format!("203.0.113.{}", 20 + i);
+                login_from(
+                    &app,
+                    &from,
+                    &format!("nobody{i}@example.com"),
+                    "a guess at it",
+                )
+                .await
+            })
+        })
+        .collect();
+    for sign_in in burst {
+        let res = sign_in.await.unwrap();
+        // Unknown accounts cost a hash like real ones; none of them is a 500.
+        let status = res.status();
+        assert!(
+            status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::SERVICE_UNAVAILABLE
+                    && res.headers().contains_key("retry-after")),
+            "{status}"
+        );
+    }
+    let cores = clearview::auth::password::concurrency();
+    let peak = clearview::auth::password::peak_running();
+    assert!(
+        peak >= 1 && peak <= cores,
+        "{peak} hashes ran at once on {cores} cores"
+    );
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn sign_in_sends_a_person_only_to_paths_of_this_site(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.signup("ada@example.com").await;
+    let cases = [
+        ("/settings", "/settings"),
+        ("/contacts?q=ada", "/contacts?q=ada"),
+        ("/\t/evil.example", "/contacts"),
+        ("/\n/evil.example", "/contacts"),
+        ("/\\evil.example", "/contacts"),
+        ("//evil.example", "/contacts"),
+        ("https://evil.example/", "/contacts"),
+        ("/\u{0}x", "/contacts"),
+        ("/\u{7}x", "/contacts"),
+        ("/caf\u{e9}", "/caf%C3%A9"),
+    ];
+    for (next, want) in cases {
+        let res = app
+            .client
+            .post(app.url(app::auth::Login::PATH))
+            .header("origin", &app.base)
+            .header("accept", "text/html")
+            .form(&[
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{next:?}: {}", res.status());
+        assert_eq!(res.headers()["location"], want, "{next:?}");
+        assert!(
+            session_cookie(res.headers()).is_some(),
+            "{next:?}: signed in"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn other_host_names_are_refused_so_dns_rebinding_gets_nothing(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let rebound = format!("rebind.example:{port}");
+    let page = app
+        .client
+        .get(app.url("/login"))
+        .header("host", &rebound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::MISDIRECTED_REQUEST);
+    let body: Value = page.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "misdirected_request");
+
+    // The page's own Origin matches its Host, as it would after rebinding: refused all the same, and nothing written.
+    let signup = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .header("host", &rebound)
+        .header("origin", format!("http://{rebound}"))
+        .json(&signup_body("ada@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(app.count("users").await, 0);
+
+    // The load balancer's probes answer whatever host they use.
+    let probe = app
+        .client
+        .get(app.url("/healthz"))
+        .header("host", "10.0.0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), StatusCode::OK);
+}
+
+/// Sends `head` and then `body` on a fresh connection and answers the status line and body of the response.
+async fn raw(app: &TestApp, head: &str, body: &[u8]) -> (u16, String) {
+    let addr = app.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    // The server may answer (and close) before it has read everything: a failed write is part of the answer.
+    let _ = tcp.write_all(body).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn huge_bodies_are_refused_with_413_declared_or_chunked(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let mut big = signup_body("ada@example.com");
+    big["name"] = Value::String("x".repeat(300 * 1024));
+    let res = app.post("/api/auth/signup", big, None).await;
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+
+    // Without a length, the body is cut off at the limit as it is read.
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let head = format!(
+        "POST /api/auth/signup HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.base
+    );
+    let chunk = "a".repeat(64 * 1024);
+    let mut chunks = String::from("{\"name\": \"");
+    chunks = format!("{:x}\r\n{chunks}\r\n", chunks.len());
+    for _ in 0..6 {
+        chunks.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    chunks.push_str("0\r\n\r\n");
+    let (status, text) = raw(&app, &head, chunks.as_bytes()).await;
+    assert_eq!(status, 413, "{}", &text[..text.len().min(300)]);
+    assert!(
+        text.contains("too_large"),
+        "{}",
+        &text[..text.len().min(300)]
+    );
+    assert_eq!(app.count("users").await, 0);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn stalled_clients_hold_a_place_only_until_the_deadline(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool,
+        Options {
+            limits: server::limits::Limits {
+                in_flight: 2,
+                timeout: Duration::from_secs(1),
+                ..server::limits::Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    // Two clients announce a body and never send it: they take both places.
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\nConnection: close\r\n\r\n",
+        app.base
+    );
+    let stalled: Vec<_> = (0..2)
+        .map(|_| {
+            let addr = addr.clone();
+            let head = head.clone();
+            tokio::spawn(async move {
+                let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+                tcp.write_all(head.as_bytes()).await.unwrap();
+                let mut answer = Vec::new();
+                let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut answer))
+                    .await;
+                String::from_utf8_lossy(&answer).into_owned()
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(busy.headers()["retry-after"], "1");
+    let body: Value = busy.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "overloaded");
+
+    // At the deadline the stalled requests are answered and let go; the server serves again.
+    for s in stalled {
+        let text = s.await.unwrap();
+        assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+        assert!(text.contains("\"timeout\""), "{text}");
+    }
+    let again = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+}
