@@ -179,6 +179,21 @@ impl From<sqlx::Error> for Error {
             sqlx::Error::Database(db) if db.code().as_deref() == Some(crate::db::SESSION_ENDED) => {
                 Error::Unauthenticated
             }
+            // The last wall for text the edges should have refused: a NUL or other unstorable character (22021,
+            // 22P05), a value too long for its column (22001) or for its index (54000). Bad input, never a 500.
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.code().as_deref(),
+                    Some("22021" | "22P05" | "22001" | "54000")
+                ) =>
+            {
+                tracing::info!(code = ?db.code(), "input the database cannot store: {}", db.message());
+                Error::Validation {
+                    message: "some text is too long or contains characters that cannot be stored"
+                        .into(),
+                    fields: FieldErrors::new(),
+                }
+            }
             _ => Error::internal_from(err),
         }
     }

@@ -123,20 +123,27 @@ pub fn encode_query_value(s: &str) -> String {
 }
 
 /// An amount for people: thousands grouped, the currency's decimals, the code after it ("12,500.00 EUR").
-pub fn format_money(amount_minor: i64, currency: clearview::domain::Currency) -> String {
-    let plain = clearview::domain::Money {
-        amount_minor,
-        currency,
-    }
-    .to_decimal_string();
-    let (sign, digits) = match plain.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", plain.as_str()),
+pub fn format_money(
+    amount_minor: impl Into<i128>,
+    currency: clearview::domain::Currency,
+) -> String {
+    let minor: i128 = amount_minor.into();
+    let sign = if minor < 0 { "-" } else { "" };
+    let places = currency.minor_digits();
+    let scale = 10u128.pow(places);
+    let int = (minor.unsigned_abs() / scale).to_string();
+    let frac = if places == 0 {
+        String::new()
+    } else {
+        format!(
+            "{:0width$}",
+            minor.unsigned_abs() % scale,
+            width = places as usize
+        )
     };
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
     let mut grouped = String::with_capacity(int.len() + int.len() / 3);
     for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
+        if i > 0 && (int.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -179,5 +186,10 @@ mod tests {
         assert_eq!(format_money(100_000, eur), "1,000.00 EUR");
         let jpy = clearview::domain::Currency::parse("JPY").unwrap();
         assert_eq!(format_money(1_000, jpy), "1,000 JPY");
+        // Board totals are 128-bit: far past i64 they still print exactly.
+        assert_eq!(
+            format_money(i128::from(i64::MAX) * 10, eur),
+            "922,337,203,685,477,580.70 EUR"
+        );
     }
 }

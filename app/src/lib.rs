@@ -53,6 +53,36 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The page's title, as every `<Title text=…/>` is shown: "… · Clearview". Every title passes through here (the root
+/// `<Title formatter/>`). On the server leptos_meta (0.8.7) writes the title into the page's `<head>` as it is, not
+/// escaped, and titles carry people's data (a contact's or a deal's name): so the server escapes it here. In the
+/// browser the title is set as `document.title`, which is text, and stays as it is.
+fn page_title(title: String) -> String {
+    let full = if title.is_empty() {
+        "Clearview".to_string()
+    } else {
+        format!("{title} · Clearview")
+    };
+    #[cfg(feature = "ssr")]
+    let full = escape_text(&full);
+    full
+}
+
+/// `&`, `<` and `>` as character references: text that cannot end the element it is in.
+#[cfg(feature = "ssr")]
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -64,7 +94,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Title formatter=|title: String| if title.is_empty() { "Clearview".to_string() } else { format!("{title} · Clearview") }/>
+        <Title formatter=page_title/>
         <Router>
             // The routed view needs a parent element: hydration resumes inside it.
             <div id="root">

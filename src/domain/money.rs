@@ -58,6 +58,32 @@ pub struct Money {
 }
 
 impl Money {
+    /// The largest amount, in minor units: 10^15 (ten trillion euros, a quadrillion yen). Every amount the server
+    /// stores is in `0..=MAX_MINOR`, so totals of any number of deals fit 128 bits with room to spare.
+    pub const MAX_MINOR: i64 = 1_000_000_000_000_000;
+
+    /// An amount in minor units, checked against `0..=MAX_MINOR`.
+    pub fn new(amount_minor: i64, currency: Currency) -> Result<Self, String> {
+        if amount_minor < 0 {
+            return Err("must not be negative".into());
+        }
+        if amount_minor > Self::MAX_MINOR {
+            return Err(Self::too_large(currency));
+        }
+        Ok(Self {
+            amount_minor,
+            currency,
+        })
+    }
+
+    fn too_large(currency: Currency) -> String {
+        let max = Self {
+            amount_minor: Self::MAX_MINOR,
+            currency,
+        };
+        format!("must be at most {}", max.to_decimal_string())
+    }
+
     /// Parses a decimal amount as typed ("12 500.50", "12500,5") in the given currency, exactly.
     pub fn parse(amount: &str, currency: Currency) -> Result<Self, String> {
         let digits = currency.minor_digits();
@@ -90,7 +116,7 @@ impl Money {
         if frac_part.len() > digits as usize {
             return Err(format!("{currency} has at most {digits} decimal places"));
         }
-        let too_big = || "is too large".to_string();
+        let too_big = || Self::too_large(currency);
         let int: i64 = if int_part.is_empty() {
             0
         } else {
@@ -104,10 +130,7 @@ impl Money {
             .checked_mul(scale)
             .and_then(|v| v.checked_add(frac))
             .ok_or_else(too_big)?;
-        Ok(Self {
-            amount_minor,
-            currency,
-        })
+        Self::new(amount_minor, currency)
     }
 
     /// The amount as a plain decimal string ("12500.50").

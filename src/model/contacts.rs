@@ -177,6 +177,11 @@ pub struct ContactQuery {
     pub limit: Option<u32>,
 }
 
+impl ContactQuery {
+    /// The longest search term, in characters: a name, a company and an e-mail address typed together fit.
+    pub const MAX_Q: usize = 200;
+}
+
 /// One page of contacts and the cursor of the next (keyset pagination).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactPage {

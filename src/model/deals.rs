@@ -95,13 +95,7 @@ fn parse_amount(
             currency,
         } => {
             let currency = Currency::parse(currency)?;
-            if *amount_minor < 0 {
-                return Err("must not be negative".into());
-            }
-            Ok(Some(Money {
-                amount_minor: *amount_minor,
-                currency,
-            }))
+            Money::new(*amount_minor, currency).map(Some)
         }
         AmountInput::Text(s) if s.trim().is_empty() => Ok(None),
         AmountInput::Text(s) => {
@@ -336,9 +330,10 @@ impl DealPatch {
 pub struct CurrencyTotal {
     pub currency: Currency,
     pub count: i64,
-    pub total_minor: i64,
+    /// Σ amount, exact: 128 bits hold any number of deals of at most [`Money::MAX_MINOR`].
+    pub total_minor: i128,
     /// Σ amount × probability / 100, rounded down once at the end.
-    pub weighted_minor: i64,
+    pub weighted_minor: i128,
 }
 
 /// One stage column of the board: its figures over *all* its deals, and the first page of cards.
@@ -354,8 +349,8 @@ pub struct BoardColumn {
     /// The totals of the column's main currency (the one most of its deals use): `currency`, `total_minor` and
     /// `weighted_minor` in the board's JSON.
     pub currency: Option<Currency>,
-    pub total_minor: i64,
-    pub weighted_minor: i64,
+    pub total_minor: i128,
+    pub weighted_minor: i128,
     /// Every currency of the column, main one first.
     pub totals: Vec<CurrencyTotal>,
     pub deals: Vec<Deal>,

@@ -150,12 +150,11 @@ struct StageTotal {
 impl StageTotal {
     /// What a column shows for this currency: the weighted total divided once, here.
     fn shown(&self) -> Result<CurrencyTotal> {
-        let too_large = Error::internal_from;
         Ok(CurrencyTotal {
             currency: Currency::parse(&self.currency).map_err(Error::internal)?,
             count: self.with_amount,
-            total_minor: i64::try_from(self.total).map_err(too_large)?,
-            weighted_minor: i64::try_from(self.weighted_x100 / 100).map_err(too_large)?,
+            total_minor: self.total,
+            weighted_minor: self.weighted_x100 / 100,
         })
     }
 }

@@ -203,6 +203,9 @@ fn sort_column(sort: ContactSort) -> Option<&'static str> {
     }
 }
 
+/// The longest sort key a cursor may carry, in bytes: longer than any sort column holds.
+const MAX_CURSOR_KEY: usize = 1024;
+
 /// A cursor names the order it belongs to and the last row's key, so it cannot be replayed against another order.
 fn encode_cursor(query: &ContactQuery, key: &str, id: ContactId) -> String {
     format!(
@@ -231,7 +234,13 @@ fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactI
     if sort != query.sort.as_str() || dir != query.dir.as_str() {
         return Err(bad());
     }
+    if key.len() > 2 * MAX_CURSOR_KEY {
+        return Err(bad());
+    }
     let key = String::from_utf8(hex::decode(key).map_err(|_| bad())?).map_err(|_| bad())?;
+    if key.contains('\0') {
+        return Err(bad());
+    }
     Ok((key, id.parse().map_err(|_| bad())?))
 }
 
@@ -342,6 +351,15 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
     let column = sort_column(query.sort);
 
     let q = query.q.trim();
+    if q.chars().count() > ContactQuery::MAX_Q {
+        return Err(Error::field(
+            "q",
+            format!("must be at most {} characters", ContactQuery::MAX_Q),
+        ));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(Error::field("q", "must not contain control characters"));
+    }
     let mut sql = if q.is_empty() {
         plain_page(scope, column, after, query.dir, limit)
     } else {

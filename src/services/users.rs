@@ -84,6 +84,10 @@ pub async fn authenticate(
     password: &str,
     client_ip: Option<&str>,
 ) -> Result<User> {
+    // An address no account can have is refused before it costs an attempt or a query.
+    if email.len() > crate::domain::EmailAddress::MAX_LEN || email.chars().any(char::is_control) {
+        return Err(Error::field("email", "must be a valid address"));
+    }
     let source = throttle::source(client_ip);
     let limits = throttle::signin_limits(pool, email, &source).await?;
     let reserved = throttle::reserve(pool, &limits).await?;

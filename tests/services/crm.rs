@@ -459,8 +459,13 @@ async fn board_totals_equal_a_recomputation(pool: PgPool) {
         .await
         .unwrap();
         assert_eq!(column.count, count, "{}", column.name);
-        assert_eq!(column.total_minor, total, "{}", column.name);
-        assert_eq!(column.weighted_minor, weighted, "{}", column.name);
+        assert_eq!(column.total_minor, i128::from(total), "{}", column.name);
+        assert_eq!(
+            column.weighted_minor,
+            i128::from(weighted),
+            "{}",
+            column.name
+        );
         assert_eq!(column.deals.len() as i64, count);
     }
     let p = board.stages.iter().find(|s| s.name == "Proposal").unwrap();
@@ -495,8 +500,8 @@ async fn assert_board_matches_deals(pool: &PgPool, scope: &Scope) {
                 (
                     t.currency.as_str().to_owned(),
                     t.count,
-                    t.total_minor,
-                    t.weighted_minor,
+                    i64::try_from(t.total_minor).expect("a test's totals fit 64 bits"),
+                    i64::try_from(t.weighted_minor).expect("a test's totals fit 64 bits"),
                 )
             })
             .collect();

@@ -97,12 +97,12 @@ fn apply_move(board: &mut Board, m: Move) {
         return;
     };
     let from = deal.stage_id;
-    let weighted = |d: &Deal| d.weighted_minor().unwrap_or(0);
+    let weighted = |d: &Deal| i128::from(d.weighted_minor().unwrap_or(0));
     if let Some(col) = board.stages.iter_mut().find(|c| c.id == from) {
         col.deals.retain(|d| d.id != id);
         col.count -= 1;
         if deal.amount.map(|m| Some(m.currency)) == Some(col.currency) {
-            col.total_minor -= deal.amount.map_or(0, |m| m.amount_minor);
+            col.total_minor -= i128::from(deal.amount.map_or(0, |m| m.amount_minor));
             col.weighted_minor -= weighted(&deal);
         }
     }
@@ -121,7 +121,7 @@ fn apply_move(board: &mut Board, m: Move) {
     if deal.amount.map(|m| Some(m.currency)) == Some(col.currency) || col.currency.is_none() {
         if let Some(m) = deal.amount {
             col.currency = Some(m.currency);
-            col.total_minor += m.amount_minor;
+            col.total_minor += i128::from(m.amount_minor);
         }
         col.weighted_minor += weighted(&deal);
     }
@@ -368,7 +368,7 @@ fn card_key(d: &Deal) -> CardKey {
     }
 }
 
-fn money_line(minor: i64, col: &BoardColumn) -> String {
+fn money_line(minor: i128, col: &BoardColumn) -> String {
     col.currency
         .map(|c| format_money(minor, c))
         .unwrap_or_else(|| "—".into())

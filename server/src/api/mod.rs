@@ -145,8 +145,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Self(v)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => {
+                if let Some(field) = with_control_character(&v, "") {
+                    return Err(ApiError(clearview::Error::field(
+                        if field.is_empty() { "body" } else { &field },
+                        "must not contain control characters such as NUL",
+                    ))
+                    .into_response());
+                }
+                serde_json::from_value(v).map(Self).map_err(|e| {
+                    let body = json!({ "error": {
+                        "code": "validation_failed",
+                        "message": format!("Failed to deserialize the JSON body into the target type: {e}"),
+                    }});
+                    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+                })
+            }
             Err(rejection) => {
                 let (status, code) = match &rejection {
                     JsonRejection::MissingJsonContentType(_) => {
@@ -168,13 +183,72 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Query-string parameters whose rejections answer in the API's error shape (400), never axum's plain text.
+/// The first place in a JSON value (`a.b.0`) holding a NUL or another control character (in a key or a string);
+/// tab, line feeds and carriage returns are text. PostgreSQL cannot store NUL in text, and nothing of ours takes the
+/// rest.
+fn with_control_character(v: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    let bad = |s: &str| {
+        s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    };
+    let join = |key: &str| {
+        if at.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match v {
+        Value::String(s) if bad(s) => Some(at.to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| with_control_character(item, &join(&i.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(k, item)| {
+            if bad(k) {
+                Some(join(k))
+            } else {
+                with_control_character(item, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The longest value of one query parameter.
+const MAX_PARAM_LEN: usize = 4096;
+
+/// Query-string parameters whose rejections answer in the API's error shape (400), never axum's plain text. A value
+/// with a control character (NUL included) or longer than 4 KiB is refused with its parameter named.
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Ok(Query(pairs)) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+            let mut fields = clearview::FieldErrors::new();
+            for (name, value) in pairs {
+                if value.len() > MAX_PARAM_LEN {
+                    fields.insert(name, format!("must be at most {MAX_PARAM_LEN} bytes"));
+                } else if value.chars().any(char::is_control) || name.chars().any(char::is_control)
+                {
+                    fields.insert(
+                        name,
+                        "must not contain control characters such as NUL".into(),
+                    );
+                }
+            }
+            if !fields.is_empty() {
+                let body = json!({ "error": {
+                    "code": "bad_request",
+                    "message": "some parameters cannot be read",
+                    "fields": fields,
+                }});
+                return Err((StatusCode::BAD_REQUEST, Json(body)).into_response());
+            }
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(Self(v)),
             Err(rejection) => {

@@ -9,12 +9,12 @@
 use std::time::Duration;
 
 use leptos::server_fn::ServerFn;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{Options, TestApp, session_cookie, signup_body};
+use crate::common::{Options, TestApp, json_of, session_cookie, signup_body};
 
 /// A server that believes `X-Forwarded-For`, so one test can speak from many addresses.
 async fn behind_proxy(pool: PgPool) -> TestApp {
@@ -366,4 +366,264 @@ async fn stalled_clients_hold_a_place_only_until_the_deadline(pool: PgPool) {
     }
     let again = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn amounts_are_bounded_and_board_totals_cannot_overflow(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (cookie, org) = crate::common::admin(&app, "ada@example.com").await;
+    let pipelines = json_of(
+        app.send(Method::GET, "/api/pipelines", None, &cookie).await,
+        StatusCode::OK,
+    )
+    .await;
+    let pipeline = pipelines["items"][0]["id"].as_str().unwrap().to_owned();
+    let deal = |minor: i64| {
+        json!({"title": "Big one", "pipeline_id": pipeline,
+               "amount": {"amount_minor": minor, "currency": "EUR"}})
+    };
+    let huge = json_of(
+        app.send(Method::POST, "/api/deals", Some(deal(i64::MAX)), &cookie)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        huge["error"]["fields"]["amount"]
+            .as_str()
+            .unwrap()
+            .contains("at most"),
+        "{huge}"
+    );
+    let typed = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": "Typed", "pipeline_id": pipeline, "amount": "99999999999999999999"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(typed["error"]["fields"]["amount"].is_string(), "{typed}");
+    assert_eq!(app.count("deals").await, 0, "nothing was written");
+
+    let max = clearview::domain::Money::MAX_MINOR;
+    for _ in 0..3 {
+        json_of(
+            app.send(Method::POST, "/api/deals", Some(deal(max)), &cookie)
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    // Far more than 64 bits hold, as deals from before the bound (or enough of them at the bound) could add up to.
+    sqlx::query(
+        "update deal_totals set amount = amount + 100000000000000000000000
+         where org_id = $1::uuid and with_amount > 0 and slot = (select min(slot) from deal_totals
+                                                                  where org_id = $1::uuid and with_amount > 0)",
+    )
+    .bind(&org)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Read as exact integers: a JSON number past 2^64 is no f64.
+    #[derive(serde::Deserialize)]
+    struct Column {
+        count: i64,
+        total_minor: i128,
+    }
+    #[derive(serde::Deserialize)]
+    struct Board {
+        stages: Vec<Column>,
+    }
+    let res = app
+        .send(
+            Method::GET,
+            &format!("/api/pipelines/{pipeline}/deals"),
+            None,
+            &cookie,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let board: Board = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+    let lead = &board.stages[0];
+    assert_eq!(lead.count, 3);
+    assert_eq!(
+        lead.total_minor,
+        100_000_000_000_000_000_000_000 + 3 * i128::from(max)
+    );
+    let page = app.get("/pipeline", Some(&cookie)).await;
+    assert_eq!(
+        page.status(),
+        StatusCode::OK,
+        "the board page renders the totals too"
+    );
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn nul_bytes_and_oversized_text_are_refused_with_the_field_named(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (cookie, _) = crate::common::admin(&app, "ada@example.com").await;
+    let field_of =
+        |body: &Value, field: &str| body["error"]["fields"][field].as_str().map(str::to_owned);
+
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Ada\u{0}", "last_name": "Lovelace"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_of(&contact, "first_name").is_some(), "{contact}");
+    let nested = json_of(
+        app.send(
+            Method::POST,
+            "/api/activities",
+            Some(json!({"kind": "note", "subject": "x", "metadata": {"tags": ["ok", "bad\u{0}"]}})),
+            &cookie,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_of(&nested, "metadata.tags.1").is_some(), "{nested}");
+    assert_eq!(app.count("contacts").await, 0);
+    assert_eq!(app.count("activities").await, 0);
+
+    for (query, field, status) in [
+        ("q=ada%00", "q", StatusCode::BAD_REQUEST),
+        (
+            &*format!("q={}", "a".repeat(5000)),
+            "q",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            &*format!("q={}", "a".repeat(201)),
+            "q",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        // A cursor whose key is a NUL byte (hex 00).
+        (
+            "cursor=name.asc.00.0191f0c0-0000-7000-8000-000000000000",
+            "cursor",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let res = app
+            .send(
+                Method::GET,
+                &format!("/api/contacts?{query}"),
+                None,
+                &cookie,
+            )
+            .await;
+        let body = json_of(res, status).await;
+        assert!(field_of(&body, field).is_some(), "{query}: {body}");
+    }
+
+    let login = json_of(
+        app.post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com\u{0}", "password": "correct horse battery"}),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_of(&login, "email").is_some(), "{login}");
+    let long = json_of(
+        app.post(
+            "/api/auth/login",
+            json!({"email": format!("{}@example.com", "a".repeat(3000)), "password": "x"}),
+            None,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(field_of(&long, "email").is_some(), "{long}");
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn markup_in_data_stays_text_on_every_page(pool: PgPool) {
+    const PAYLOAD: &str = "X</title><script>alert(1)</script><b title=\"";
+    let app = TestApp::spawn(pool).await;
+    let mut body = signup_body("ada@example.com");
+    body["name"] = json!(PAYLOAD);
+    body["organization_name"] = json!(PAYLOAD);
+    let res = app.post("/api/auth/signup", body, None).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let cookie = crate::common::session_cookie(res.headers()).unwrap().value;
+
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": PAYLOAD, "last_name": PAYLOAD, "company": PAYLOAD, "title": PAYLOAD})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let cid = contact["id"].as_str().unwrap();
+    let pipelines = json_of(
+        app.send(Method::GET, "/api/pipelines", None, &cookie).await,
+        StatusCode::OK,
+    )
+    .await;
+    let deal = json_of(
+        app.send(
+            Method::POST,
+            "/api/deals",
+            Some(json!({"title": PAYLOAD, "contact_id": cid, "pipeline_id": pipelines["items"][0]["id"]})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let did = deal["id"].as_str().unwrap();
+    json_of(
+        app.send(
+            Method::POST,
+            "/api/activities",
+            Some(json!({"kind": "note", "deal_id": did, "contact_id": cid, "subject": PAYLOAD, "body": PAYLOAD})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    for page in [
+        "/contacts".to_owned(),
+        format!("/contacts?q={}", "X%3C%2Ftitle"),
+        format!("/contacts/{cid}"),
+        format!("/deals/{did}"),
+        "/pipeline".to_owned(),
+        "/settings".to_owned(),
+        "/settings/members".to_owned(),
+    ] {
+        let res = app.get(&page, Some(&cookie)).await;
+        assert_eq!(res.status(), StatusCode::OK, "{page}");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("X&lt;/title&gt;"),
+            "{page}: the data is on the page, as text"
+        );
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "{page}: markup from data is live in:\n{html}"
+        );
+        assert!(!html.contains("</title><script>"), "{page}");
+        assert_eq!(html.matches("<title>").count(), 1, "{page}: one title");
+    }
 }

@@ -1,0 +1,1 @@
+alter table deals drop constraint deals_amount_minor_range;
