@@ -2,12 +2,15 @@
 //! sends them on PostgreSQL's `deal_changes` channel in transactions of their own. One `LISTEN deal_changes`
 //! connection per process fans every server's announcements out to the boards watching, as server-sent events.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use clearview::db::SessionKey;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, watch};
 
 pub use clearview::services::live::DealChange;
 
@@ -19,18 +22,113 @@ pub enum Notice {
     Resync,
 }
 
-/// The process's feed of deal changes.
+/// The process's feed of deal changes, and the places its event streams take.
 #[derive(Clone)]
 pub struct Feed {
     tx: broadcast::Sender<Notice>,
+    streams: Arc<Streams>,
+}
+
+/// How many event streams may be open: per browser session and over the whole server. A stream holds a connection
+/// for as long as its board is open, so both are bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    pub per_session: usize,
+    pub total: usize,
+    /// How often an open stream confirms that its session and membership still hold (D-022).
+    pub recheck: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            // A person with a few boards open in tabs; a browser opens at most six connections per site over HTTP/1.1.
+            per_session: 4,
+            total: 1000,
+            recheck: Duration::from_secs(5),
+        }
+    }
+}
+
+struct Streams {
+    limits: StreamLimits,
+    total: Arc<Semaphore>,
+    per_session: Mutex<HashMap<String, usize>>,
+}
+
+/// An open stream's place; given back when the stream ends (it is dropped with the stream).
+pub struct StreamSlot {
+    _total: OwnedSemaphorePermit,
+    session: Option<String>,
+    streams: Arc<Streams>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if let Some(key) = self.session.take() {
+            let mut open = self
+                .streams
+                .per_session
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = open.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(&key);
+                }
+            }
+        }
+    }
 }
 
 impl Feed {
     /// Starts listening in the background (on the current tokio runtime).
-    pub fn start(pool: PgPool) -> Self {
+    pub fn start(pool: PgPool, limits: StreamLimits) -> Self {
         let (tx, _) = broadcast::channel(1024);
         tokio::spawn(listen(pool, tx.clone()));
-        Self { tx }
+        Self {
+            tx,
+            streams: Arc::new(Streams {
+                limits,
+                total: Arc::new(Semaphore::new(limits.total.max(1))),
+                per_session: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// How often open streams confirm their scope.
+    pub fn recheck(&self) -> Duration {
+        self.streams.limits.recheck
+    }
+
+    /// A place for one more stream of `session`: `RateLimited` past the session's cap, `Overloaded` past the
+    /// server's.
+    pub fn open_stream(&self, session: Option<&SessionKey>) -> clearview::Result<StreamSlot> {
+        let streams = &self.streams;
+        let Ok(total) = streams.total.clone().try_acquire_owned() else {
+            return Err(clearview::Error::Overloaded {
+                retry_after_secs: 5,
+            });
+        };
+        let key = session.map(|s| s.as_str().to_owned());
+        if let Some(key) = &key {
+            let mut open = streams
+                .per_session
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let n = open.entry(key.clone()).or_insert(0);
+            if *n >= streams.limits.per_session {
+                return Err(clearview::Error::RateLimited {
+                    retry_after_secs: 5,
+                });
+            }
+            *n += 1;
+        }
+        Ok(StreamSlot {
+            _total: total,
+            session: key,
+            streams: streams.clone(),
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Notice> {

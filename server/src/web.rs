@@ -95,7 +95,7 @@ pub fn app(
 ) -> anyhow::Result<(Router, tokio::task::JoinHandle<()>)> {
     // What units of work leave after commit: their audit entries join their workspace's chain (D-017), and their
     // deal changes are announced to every server's watching boards (D-019). The tasks end once every handle is gone.
-    let feed = crate::live::Feed::start(pool.clone());
+    let feed = crate::live::Feed::start(pool.clone(), settings.limits.streams);
     let (sealer, sealing) = clearview::services::audit::Sealer::start(pool.clone());
     let (announcer, announcing) = crate::live::Announcer::start(pool.clone(), feed.clone());
     let finished = tokio::spawn(async move {

@@ -175,7 +175,8 @@ fn BoardView(data: BoardData) -> impl IntoView {
                     set_timeout_with_handle(reload, std::time::Duration::from_millis(150)).ok(),
                 );
             });
-        for name in ["deal", "resync"] {
+        // `ended`: the session or membership no longer allows this stream; the reload shows what does.
+        for name in ["deal", "resync", "ended"] {
             let _ =
                 source.add_event_listener_with_callback(name, on_change.as_ref().unchecked_ref());
         }

@@ -105,9 +105,32 @@ pub async fn delete_stage(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Whether an open stream's scope still holds: `Err(code)` when its session has ended or its membership or role has
+/// changed. A fault of the database is not a reason to end it (the next recheck tries again).
+async fn still_allowed(
+    pool: &sqlx::PgPool,
+    scope: &clearview::services::Scope,
+) -> Result<(), &'static str> {
+    match scope.read(pool).await {
+        Ok(tx) => {
+            let _ = tx.commit().await;
+            Ok(())
+        }
+        Err(e @ (clearview::Error::Internal(_) | clearview::Error::Overloaded { .. })) => {
+            if let Some(cause) = e.cause() {
+                cause.log("live board: could not confirm the stream's scope");
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.code().as_str()),
+    }
+}
+
 /// `GET /api/pipelines/{id}/events`: server-sent events for a board. Each committed change of one of the pipeline's
 /// deals arrives as an event `deal` (`{deal_id, stage_id, version, op}`); `resync` means changes may have been
-/// missed and the board should be reloaded. Only the caller's workspace is ever told anything.
+/// missed and the board should be reloaded; `ended` (`{code}`) that the session or membership no longer allows the
+/// stream, which then closes. Only the caller's workspace is ever told anything. A session may hold
+/// [`StreamLimits::per_session`](crate::live::StreamLimits) streams (429 past it) and the server `total` (503).
 pub async fn events(
     State(state): State<AppState>,
     Extension(feed): Extension<Feed>,
@@ -121,27 +144,49 @@ pub async fn events(
     if !known {
         return Err(clearview::Error::NotFound.into());
     }
+    let slot = feed.open_stream(scope.session.as_ref())?;
     let org = scope.org_id.0;
     let rx = feed.subscribe();
     let closing = live::closing();
-    let stream = futures_util::stream::unfold(
-        (rx, closing),
-        move |(mut rx, mut closing)| async move {
+    // The stream was authorised when it opened; every `recheck` it confirms again, in a member transaction, that the
+    // session is signed in and the person is still a member with the same role (D-018, D-014). When that no longer
+    // holds it says `ended` (with the reason's error code) and closes: a browser that may still watch opens a new
+    // stream under its new scope, one signed out or removed is refused.
+    let mut recheck =
+        tokio::time::interval_at(tokio::time::Instant::now() + feed.recheck(), feed.recheck());
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let pool = state.pool.clone();
+    let stream = futures_util::stream::unfold(Some((rx, closing, recheck, slot)), move |open| {
+        let pool = pool.clone();
+        let scope = scope.clone();
+        async move {
+            let (mut rx, mut closing, mut recheck, slot) = open?;
             loop {
-                let event = tokio::select! {
+                let got = tokio::select! {
                     _ = closing.wait_for(|c| *c) => return None,
-                    got = rx.recv() => match got {
-                        Ok(Notice::Change(c)) if c.org_id == org && c.pipeline_id == pipeline.0 => Event::default()
-                            .event("deal")
-                            .data(json!({"deal_id": c.deal_id, "stage_id": c.stage_id, "version": c.version, "op": c.op}).to_string()),
-                        Ok(Notice::Change(_)) => continue,
-                        Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
-                        Err(RecvError::Closed) => return None,
-                    },
+                    _ = recheck.tick() => None,
+                    got = rx.recv() => Some(got),
                 };
-                return Some((Ok(event), (rx, closing)));
+                let event = match got {
+                        None => match still_allowed(&pool, &scope).await {
+                            Ok(()) => continue,
+                            Err(code) => {
+                                let ended = Event::default().event("ended").data(json!({"code": code}).to_string());
+                                return Some((Ok(ended), None));
+                            }
+                        },
+                        Some(got) => match got {
+                            Ok(Notice::Change(c)) if c.org_id == org && c.pipeline_id == pipeline.0 => Event::default()
+                                .event("deal")
+                                .data(json!({"deal_id": c.deal_id, "stage_id": c.stage_id, "version": c.version, "op": c.op}).to_string()),
+                            Ok(Notice::Change(_)) => continue,
+                            Ok(Notice::Resync) | Err(RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+                            Err(RecvError::Closed) => return None,
+                        },
+                    };
+                return Some((Ok(event), Some((rx, closing, recheck, slot))));
             }
-        },
-    );
+        }
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -627,3 +627,101 @@ async fn markup_in_data_stays_text_on_every_page(pool: PgPool) {
         assert_eq!(html.matches("<title>").count(), 1, "{page}: one title");
     }
 }
+
+/// Reads a live stream until `want` arrives or it ends; answers what was read.
+async fn read_stream_until(res: &mut reqwest::Response, want: &str, within: Duration) -> String {
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while !seen.contains(want) {
+        match tokio::time::timeout_at(deadline, res.chunk()).await {
+            Ok(Ok(Some(bytes))) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            _ => break,
+        }
+    }
+    seen
+}
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn live_streams_are_capped_and_end_with_the_session_or_the_membership(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool,
+        Options {
+            limits: server::limits::Limits {
+                streams: server::live::StreamLimits {
+                    per_session: 2,
+                    total: 4,
+                    recheck: Duration::from_millis(200),
+                },
+                ..server::limits::Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let (ada, org) = crate::common::admin(&app, "ada@example.com").await;
+    let bob = crate::common::member(&app, &org, "bob@example.com", "rep").await;
+    let carol = crate::common::member(&app, &org, "carol@example.com", "rep").await;
+    let pipelines = json_of(
+        app.send(Method::GET, "/api/pipelines", None, &ada).await,
+        StatusCode::OK,
+    )
+    .await;
+    let events = format!(
+        "/api/pipelines/{}/events",
+        pipelines["items"][0]["id"].as_str().unwrap()
+    );
+    let open = |cookie: String| {
+        let app = app.clone();
+        let events = events.clone();
+        async move { app.send(Method::GET, &events, None, &cookie).await }
+    };
+
+    let mut ada_streams = vec![open(ada.clone()).await, open(ada.clone()).await];
+    for s in &ada_streams {
+        assert_eq!(s.status(), StatusCode::OK);
+    }
+    let third = open(ada.clone()).await;
+    assert_eq!(
+        third.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a session holds at most two"
+    );
+    assert!(third.headers().contains_key("retry-after"));
+    let mut bob_stream = open(bob.clone()).await;
+    assert_eq!(bob_stream.status(), StatusCode::OK);
+    let carol_first = open(carol.clone()).await;
+    assert_eq!(carol_first.status(), StatusCode::OK);
+    let over = open(carol.clone()).await;
+    assert_eq!(
+        over.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server holds at most four"
+    );
+    assert!(over.headers().contains_key("retry-after"));
+
+    // Ada signs out: both her streams say so and close within a recheck or two.
+    let out = app.post("/api/auth/logout", json!({}), Some(&ada)).await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    for s in &mut ada_streams {
+        let seen = read_stream_until(s, "\"unauthenticated\"", Duration::from_secs(5)).await;
+        assert!(seen.contains("event: ended"), "{seen}");
+        assert!(
+            s.chunk().await.unwrap_or(None).is_none(),
+            "the stream closed"
+        );
+    }
+
+    // Bob is removed from the workspace by another admin's hand (here: directly): his stream ends too.
+    sqlx::query("delete from memberships where org_id = $1::uuid and user_id = (select id from users where email = 'bob@example.com')")
+        .bind(&org)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let seen = read_stream_until(&mut bob_stream, "event: ended", Duration::from_secs(5)).await;
+    assert!(seen.contains("event: ended"), "{seen}");
+
+    // Their places are free again.
+    let again = open(carol.clone()).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    drop(carol_first);
+}
