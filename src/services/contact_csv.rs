@@ -7,7 +7,7 @@
 //! nothing, with the row and field of every problem.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -169,6 +169,71 @@ fn csv_err(e: impl std::error::Error + Send + Sync + 'static) -> Error {
 /// (`First name`, `first_name` and `FIRST NAME` all fill `first_name`).
 pub type ColumnMap = BTreeMap<String, String>;
 
+/// The columns with data that fill no field and that the person has confirmed are left out. Any other such column
+/// stops the import before anything is written (nothing a file holds is dropped without a word).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LeaveOut {
+    /// None: every column with data must fill a field.
+    #[default]
+    Nothing,
+    /// These columns (by header).
+    These(BTreeSet<String>),
+    /// Every column that fills no field.
+    Rest,
+}
+
+/// The export's own columns that no import field takes (`id`, `owner_email`, `created_at`, `updated_at`): an export
+/// imports as it is, with these left out and named in the report.
+const EXPORT_ONLY: [&str; 4] = ["id", "owner_email", "created_at", "updated_at"];
+
+/// Header names other programs use for a field, normalised (letters and digits, lower case): Outlook's and Google
+/// Contacts' exports among them. A field takes the first of the file's columns that matches.
+const ALIASES: &[(&str, &[&str])] = &[
+    (
+        "first_name",
+        &["firstname", "givenname", "forename", "first"],
+    ),
+    ("last_name", &["lastname", "surname", "familyname", "last"]),
+    (
+        "email",
+        &[
+            "email",
+            "emailaddress",
+            "mail",
+            "email1value",
+            "primaryemail",
+            "workemail",
+            "businessemail",
+        ],
+    ),
+    (
+        "phone",
+        &[
+            "phone",
+            "phonenumber",
+            "telephone",
+            "mobile",
+            "mobilephone",
+            "businessphone",
+            "phone1value",
+        ],
+    ),
+    (
+        "company",
+        &[
+            "company",
+            "companyname",
+            "organization",
+            "organisation",
+            "organization1name",
+        ],
+    ),
+    (
+        "title",
+        &["title", "jobtitle", "position", "organization1title"],
+    ),
+];
+
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportReport {
@@ -178,6 +243,9 @@ pub struct ImportReport {
     pub skipped: Vec<ImportSkip>,
     /// The field each CSV column filled: field → header.
     pub columns: ColumnMap,
+    /// The columns with data that filled no field and were left out (as confirmed, or the export's own).
+    #[serde(default)]
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,9 +294,21 @@ fn resolve(
                     None
                 }
             },
-            None => headers
-                .iter()
-                .position(|h| normalize(h) == normalize(field)),
+            None => {
+                let names = ALIASES
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map_or(&[][..], |(_, names)| *names);
+                std::iter::once(normalize(field))
+                    .chain(names.iter().map(|n| (*n).to_owned()))
+                    .find_map(|name| headers.iter().position(|h| normalize(h) == name))
+                    // A column the person mapped to another field is that field's.
+                    .filter(|i| {
+                        !map.values().any(|wanted| {
+                            headers.get(*i).is_some_and(|h| h.trim() == wanted.trim())
+                        })
+                    })
+            }
         };
         if let Some(i) = found {
             index.insert(field, i);
@@ -260,6 +340,7 @@ pub async fn import(
     scope: &Scope,
     file: &[u8],
     map: &ColumnMap,
+    leave_out: &LeaveOut,
 ) -> Result<Done<ImportReport>> {
     scope.require(Action::ImportContacts)?;
     let file = file.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(file); // a spreadsheet's byte-order mark
@@ -275,6 +356,11 @@ pub async fn import(
         ));
     }
     let (index, columns) = resolve(&headers, map)?;
+    // The columns no field takes, and whether any row has data in them.
+    let unused: Vec<usize> = (0..headers.len())
+        .filter(|i| !index.values().any(|used| used == i))
+        .collect();
+    let mut unused_with_data = vec![false; headers.len()];
 
     let mut problems = FieldErrors::new();
     let mut problem_rows = 0usize;
@@ -299,6 +385,11 @@ pub async fn import(
         };
         if record.iter().all(|c| c.trim().is_empty()) {
             continue; // blank lines at the end of a sheet
+        }
+        for &i in &unused {
+            if record.get(i).is_some_and(|c| !c.trim().is_empty()) {
+                unused_with_data[i] = true;
+            }
         }
         let cell = |field: &str| -> Option<String> {
             index
@@ -329,6 +420,54 @@ pub async fn import(
             }
             Err(e) => return Err(e),
         }
+    }
+    let mut left_out = Vec::new();
+    let mut unmapped = FieldErrors::new();
+    for (i, header) in headers.iter().enumerate() {
+        let header = header.trim();
+        if !unused_with_data[i] {
+            continue;
+        }
+        let confirmed = match leave_out {
+            LeaveOut::Rest => true,
+            LeaveOut::These(these) => these.iter().any(|h| h.trim() == header),
+            LeaveOut::Nothing => false,
+        };
+        if confirmed || EXPORT_ONLY.contains(&header) {
+            left_out.push(header.to_owned());
+        } else {
+            unmapped.insert(
+                format!("columns.{header}"),
+                "has data but fills no field: map it to a field, or confirm that it is left out"
+                    .into(),
+            );
+        }
+    }
+    if !unmapped.is_empty() {
+        let names: Vec<String> = unmapped
+            .keys()
+            .map(|k| format!("\"{}\"", k.trim_start_matches("columns.")))
+            .collect();
+        return Err(Error::Validation {
+            message: format!(
+                "{} {} data that fills no contact field: {}. Map {} to a field or confirm that {} left out; nothing \
+                 was imported.",
+                if names.len() == 1 {
+                    "column"
+                } else {
+                    "columns"
+                },
+                if names.len() == 1 { "has" } else { "have" },
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "each" },
+                if names.len() == 1 {
+                    "it is"
+                } else {
+                    "they are"
+                },
+            ),
+            fields: unmapped,
+        });
     }
     if problem_rows > 0 {
         return Err(Error::Validation {
@@ -427,6 +566,7 @@ pub async fn import(
         created: ids.len() as u64,
         skipped,
         columns,
+        left_out,
     })
     .await
 }

@@ -292,6 +292,9 @@ fn ImportOutcome() -> impl IntoView {
                 plural(&skipped.to_string())
             ));
         }
+        if let Some(left_out) = query.get("left_out").filter(|l| !l.is_empty()) {
+            text.push_str(&format!(" Left out (no field takes them): {left_out}."));
+        }
         Some(view! { <p class="notice" role="status">{text}</p> }.into_any())
     }
 }
@@ -324,8 +327,20 @@ fn ImportContacts() -> impl IntoView {
                 {mapping("import-phone", "phone", "Column for phone")}
                 {mapping("import-company", "company", "Column for company")}
                 {mapping("import-title", "title", "Column for job title")}
+                <div class="field field-wide">
+                    <label for="import-leave-out">"Columns to leave out (comma-separated)"</label>
+                    <input id="import-leave-out" name="leave_out" type="text" autocomplete="off"
+                        placeholder="columns with data that no field takes"/>
+                </div>
+                <div class="field field-wide checkbox">
+                    <label>
+                        <input name="leave_out_rest" type="checkbox" value="on"/>
+                        "Leave out every column that no field takes"
+                    </label>
+                </div>
                 <div class="form-actions">
-                    <p class="muted">"Every row is checked first: if one is wrong, nothing is imported. Rows whose \
+                    <p class="muted">"Every row is checked first: if one is wrong, nothing is imported. A column with \
+                        data that no field takes stops the import until you map it or leave it out. Rows whose \
                         e-mail is already a contact are skipped."</p>
                     <button type="submit" class="btn btn-primary">"Import contacts"</button>
                 </div>

@@ -148,6 +148,8 @@ async fn import_parts(
     let mut multipart = multipart.map_err(|e| bad(e.body_text()))?;
     let mut file: Option<Bytes> = None;
     let mut map = ColumnMap::new();
+    let mut leave_out = std::collections::BTreeSet::new();
+    let mut leave_out_rest = false;
     while let Some(field) = multipart
         .next_field()
         .await
@@ -167,6 +169,17 @@ async fn import_parts(
                     .filter(|to| *to == "/contacts")
                     .map(str::to_owned);
             }
+            // Columns confirmed as left out: one per part, or several separated by commas.
+            "leave_out" => leave_out.extend(
+                String::from_utf8_lossy(&value)
+                    .split(',')
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty()),
+            ),
+            "leave_out_rest" => {
+                leave_out_rest =
+                    matches!(String::from_utf8_lossy(&value).trim(), "on" | "true" | "1");
+            }
             _ => {
                 let text = String::from_utf8_lossy(&value).trim().to_owned();
                 if !text.is_empty() {
@@ -176,7 +189,14 @@ async fn import_parts(
         }
     }
     let file = file.ok_or_else(|| bad("choose a CSV file to import".into()))?;
-    Ok(state.finish(contact_csv::import(&state.pool, scope, &file, &map).await?))
+    let leave_out = if leave_out_rest {
+        contact_csv::LeaveOut::Rest
+    } else if leave_out.is_empty() {
+        contact_csv::LeaveOut::Nothing
+    } else {
+        contact_csv::LeaveOut::These(leave_out)
+    };
+    Ok(state.finish(contact_csv::import(&state.pool, scope, &file, &map, &leave_out).await?))
 }
 
 /// Where the import form lands: the contacts page with the outcome in its query string (a summary; the first few
@@ -184,11 +204,17 @@ async fn import_parts(
 fn outcome_url(to: &str, outcome: Result<ImportReport, Error>) -> String {
     let enc = app::components::encode_query_value;
     match outcome {
-        Ok(report) => format!(
-            "{to}?imported={}&skipped={}",
-            report.created,
-            report.skipped.len()
-        ),
+        Ok(report) => {
+            let mut url = format!(
+                "{to}?imported={}&skipped={}",
+                report.created,
+                report.skipped.len()
+            );
+            if !report.left_out.is_empty() {
+                url.push_str(&format!("&left_out={}", enc(&report.left_out.join(", "))));
+            }
+            url
+        }
         Err(e) => {
             let mut parts = Vec::new();
             // A plain field error's message ("some fields need attention") says nothing the problems below do not.
@@ -201,10 +227,15 @@ fn outcome_url(to: &str, outcome: Result<ImportReport, Error>) -> String {
                 let shown: Vec<String> = fields
                     .iter()
                     .take(5)
-                    .map(|(k, v)| match k.strip_prefix("mapping.") {
-                        Some(field) => format!("column for {}: {v}", field.replace('_', " ")),
-                        None => format!("{} {v}", k.replace('_', " ")),
-                    })
+                    .map(
+                        |(k, v)| match (k.strip_prefix("mapping."), k.strip_prefix("columns.")) {
+                            (Some(field), _) => {
+                                format!("column for {}: {v}", field.replace('_', " "))
+                            }
+                            (_, Some(column)) => format!("column \"{column}\" {v}"),
+                            _ => format!("{} {v}", k.replace('_', " ")),
+                        },
+                    )
                     .collect();
                 let mut problems = shown.join("; ");
                 if fields.len() > 5 {

@@ -725,3 +725,99 @@ async fn live_streams_are_capped_and_end_with_the_session_or_the_membership(pool
     assert_eq!(again.status(), StatusCode::OK);
     drop(carol_first);
 }
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn an_import_names_every_column_whose_data_no_field_takes_before_writing(pool: PgPool) {
+    use crate::crm::import;
+    let app = TestApp::spawn(pool).await;
+    let (cookie, _) = crate::common::admin(&app, "ada@example.com").await;
+    // As Outlook exports contacts (a few of its columns).
+    let outlook = "First Name,Middle Name,Last Name,E-mail Address,Mobile Phone,Business Phone,Notes\n\
+                   Hedy,,Lamarr,hedy@example.com,+1 555 0100,+1 555 0199,Inventor\n\
+                   Alan,,Turing,alan@example.com,,,\n";
+
+    let refused = json_of(
+        import(&app, &cookie, &[("file", outlook, Some("contacts.csv"))]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let fields = refused["error"]["fields"].as_object().unwrap();
+    let named: Vec<&str> = fields.keys().map(String::as_str).collect();
+    assert_eq!(
+        named,
+        ["columns.Business Phone", "columns.Notes"],
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing was imported"),
+        "{refused}"
+    );
+    assert_eq!(app.count("contacts").await, 0, "nothing was written");
+
+    // Confirming one of the two is not enough.
+    let half = json_of(
+        import(
+            &app,
+            &cookie,
+            &[
+                ("file", outlook, Some("contacts.csv")),
+                ("leave_out", "Notes", None),
+            ],
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        half["error"]["fields"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["columns.Business Phone"]
+    );
+
+    // Confirmed: the e-mail addresses arrive (Outlook's header is matched), and the answer names what was left out.
+    let report = json_of(
+        import(
+            &app,
+            &cookie,
+            &[
+                ("file", outlook, Some("contacts.csv")),
+                ("leave_out", "Notes, Business Phone", None),
+            ],
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(report["created"], 2);
+    assert_eq!(report["columns"]["email"], "E-mail Address");
+    assert_eq!(report["columns"]["phone"], "Mobile Phone");
+    assert_eq!(report["left_out"], json!(["Business Phone", "Notes"]));
+    let emails: Vec<String> = sqlx::query_scalar(
+        "select email::text from contacts where email is not null order by email",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(emails, ["alan@example.com", "hedy@example.com"]);
+
+    // The plain form lands on the page with the columns named.
+    let form = import(
+        &app,
+        &cookie,
+        &[
+            ("file", "First name,Shoe size\nGrace,7\n", Some("more.csv")),
+            ("redirect", "/contacts", None),
+        ],
+    )
+    .await;
+    let to = form.headers()["location"].to_str().unwrap().to_owned();
+    let page = app.get(&to, Some(&cookie)).await.text().await.unwrap();
+    assert!(page.contains("Shoe size"), "{to}");
+    assert!(page.contains("nothing was imported"), "{to}");
+}

@@ -1117,7 +1117,7 @@ fn multipart(parts: &[(&str, &str, Option<&str>)]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn import(
+pub(crate) async fn import(
     app: &TestApp,
     cookie: &str,
     parts: &[(&str, &str, Option<&str>)],

@@ -4,5 +4,5 @@
 mod abuse;
 mod auth;
 mod common;
-mod crm;
+pub(crate) mod crm;
 mod team;
