@@ -242,8 +242,14 @@ pub fn request_id(parts: &Parts) -> Option<String> {
         .headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
+        // The server makes a UUID when the client sends none; a client's own id is kept (in the audit log) only when
+        // it is short.
+        .filter(|id| id.len() <= MAX_REQUEST_ID)
         .map(str::to_owned)
 }
+
+/// The longest `X-Request-Id` kept: a UUID and then some.
+pub const MAX_REQUEST_ID: usize = 128;
 
 /// The client's address for throttling: the socket peer, or the first `X-Forwarded-For` hop behind a trusted proxy.
 pub fn client_ip(parts: &Parts, config: &WebConfig) -> Option<String> {

@@ -27,6 +27,8 @@ pub struct Limits {
     /// The import's body (a CSV file in a multipart form) and its deadline.
     pub import_body: usize,
     pub import_timeout: Duration,
+    /// How long a connection may take to send a request's headers before it is closed.
+    pub header_read: Duration,
     /// Open live event streams (which hold no place here once their response has begun).
     pub streams: crate::live::StreamLimits,
 }
@@ -45,6 +47,7 @@ impl Default for Limits {
             body: 256 * 1024,
             import_body: IMPORT_BODY_LIMIT,
             import_timeout: Duration::from_secs(120),
+            header_read: Duration::from_secs(10),
             streams: crate::live::StreamLimits::default(),
         }
     }

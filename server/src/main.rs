@@ -255,7 +255,13 @@ async fn serve(config: Config) -> Result<()> {
         .await
         .with_context(|| format!("listening on {addr}"))?;
     tracing::info!("Clearview is serving at http://{addr}");
-    web::serve(listener, router, web::shutdown_signal()).await?;
+    web::serve(
+        listener,
+        router,
+        web::shutdown_signal(),
+        server::limits::Limits::default().header_read,
+    )
+    .await?;
     // The worker finishes the batch it holds (each SMTP attempt times out after 30 s); stopped before that, the jobs
     // it still held wait for their lease to run out, and a worker takes them again.
     let _ = stop_worker.send(());

@@ -821,3 +821,32 @@ async fn an_import_names_every_column_whose_data_no_field_takes_before_writing(p
     assert!(page.contains("Shoe size"), "{to}");
     assert!(page.contains("nothing was imported"), "{to}");
 }
+
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn a_client_that_never_finishes_its_headers_is_disconnected(pool: PgPool) {
+    let app = TestApp::spawn_with(
+        pool,
+        Options {
+            limits: server::limits::Limits {
+                header_read: Duration::from_millis(500),
+                ..server::limits::Limits::default()
+            },
+            ..Options::default()
+        },
+    )
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tcp.write_all(format!("GET /contacts HTTP/1.1\r\nHost: {addr}\r\nX-Slow: ").as_bytes())
+        .await
+        .unwrap();
+    // The server closes the connection (with or without a 408) instead of waiting for the rest.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+    assert!(
+        closed.is_ok(),
+        "the half-sent request was still held open after 5 s"
+    );
+    let again = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+}

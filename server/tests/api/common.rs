@@ -85,13 +85,19 @@ impl TestApp {
                 session_touch_secs: with.touch_secs,
             },
             origin: server::security::OriginPolicy::loopback(addr.port()),
-            limits: with.limits,
+            limits: with.limits.clone(),
             links,
             dev_mailbox: None,
             jobs: wake.clone(),
         };
+        let header_read = with.limits.header_read;
         let router = web::router(pool.clone(), settings).expect("the router builds");
-        tokio::spawn(web::serve(listener, router, std::future::pending()));
+        tokio::spawn(web::serve(
+            listener,
+            router,
+            std::future::pending(),
+            header_read,
+        ));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
