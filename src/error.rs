@@ -31,15 +31,24 @@ pub enum Error {
     /// the session forgets what it knew, so the next request reads the membership afresh.
     #[error("your role in this workspace has changed; reload to continue")]
     ScopeChanged,
-    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    #[error("too many attempts; try again in {}", seconds(*.retry_after_secs))]
     RateLimited { retry_after_secs: u64 },
     /// The server is at a bound it keeps (password hashing, open live streams): nothing was done; try again shortly.
-    #[error("the server is busy; try again in {retry_after_secs} seconds")]
+    #[error("the server is busy; try again in {}", seconds(*.retry_after_secs))]
     Overloaded { retry_after_secs: u64 },
     /// A fault of ours. The cause travels with the error until the entry point that answers it (a REST handler or a
     /// server function) logs it, once, and it is never shown to a client.
     #[error("internal error")]
     Internal(Cause),
+}
+
+/// "1 second", "30 seconds", "2 minutes".
+fn seconds(n: u64) -> String {
+    match n {
+        1 => "1 second".into(),
+        n if n >= 120 && n % 60 == 0 => format!("{} minutes", n / 60),
+        n => format!("{n} seconds"),
+    }
 }
 
 /// The stable machine-readable code of an error, as the REST API's `{"error": {"code": ..}}` and the server functions

@@ -438,8 +438,7 @@ pub async fn import(
         } else {
             unmapped.insert(
                 format!("columns.{header}"),
-                "has data but fills no field: map it to a field, or confirm that it is left out"
-                    .into(),
+                "has data but fills no field".into(),
             );
         }
     }
