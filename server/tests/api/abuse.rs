@@ -603,6 +603,44 @@ async fn markup_in_data_stays_text_on_every_page(pool: PgPool) {
     )
     .await;
 
+    // An invitation: its page (seen signed out) names the workspace and who invited.
+    let org = crate::common::json_of(app.get("/api/auth/me", Some(&cookie)).await, StatusCode::OK)
+        .await["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json_of(
+        app.send(
+            Method::POST,
+            &format!("/api/organizations/{org}/invite"),
+            Some(json!({"email": "grace@example.com", "role": "rep"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let mail: Value = sqlx::query_scalar("select payload from jobs")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let text = mail["text"].as_str().unwrap().to_owned();
+    let token = text
+        .lines()
+        .find_map(|l| l.split_once("/invite?token=").map(|(_, t)| t.to_owned()))
+        .unwrap_or_else(|| panic!("no link in {text}"));
+    let invite = app.get(&format!("/invite?token={token}"), None).await;
+    assert_eq!(invite.status(), StatusCode::OK);
+    let html = invite.text().await.unwrap();
+    assert!(
+        html.contains("X&lt;/title&gt;"),
+        "/invite: the workspace is named"
+    );
+    assert!(
+        !html.contains("<script>alert(1)"),
+        "/invite: markup from data is live in:\n{html}"
+    );
+
     for page in [
         "/contacts".to_owned(),
         format!("/contacts?q={}", "X%3C%2Ftitle"),
