@@ -64,19 +64,22 @@ fn page_title(title: String) -> String {
         format!("{title} · Clearview")
     };
     #[cfg(feature = "ssr")]
-    let full = escape_text(&full);
+    let full = escape_html(&full);
     full
 }
 
-/// `&`, `<` and `>` as character references: text that cannot end the element it is in.
+/// Text as HTML, for markup the server writes outside the view macro: `& < > " '` as character references, so it can
+/// end neither the element nor the quoted attribute it is in.
 #[cfg(feature = "ssr")]
-pub fn escape_text(s: &str) -> String {
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }

@@ -35,14 +35,14 @@ pub async fn page(State(state): State<AppState>) -> Response {
         body.push_str(&format!(
             "<article class=\"card mail\"><h2>{subject}</h2><dl><dt>To</dt><dd>{to}</dd><dt>From</dt><dd>{from}</dd>\
              <dt>Sent</dt><dd>{at}</dd><dt>Message-ID</dt><dd><code>{id}</code></dd></dl><pre>{text}</pre></article>",
-            subject = escape(&m.subject),
-            to = escape(&m.to),
-            from = escape(&m.from),
+            subject = app::escape_html(&m.subject),
+            to = app::escape_html(&m.to),
+            from = app::escape_html(&m.from),
             at = m
                 .at
                 .format(&time::format_description::well_known::Rfc2822)
                 .unwrap_or_default(),
-            id = escape(&m.message_id),
+            id = app::escape_html(&m.message_id),
             text = linkify(&m.text),
         ));
     }
@@ -59,22 +59,6 @@ pub async fn page(State(state): State<AppState>) -> Response {
     res
 }
 
-/// Text as HTML text.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Text as HTML, each line that is an http(s) address made a link.
 fn linkify(text: &str) -> String {
     text.lines()
@@ -83,9 +67,9 @@ fn linkify(text: &str) -> String {
             if (t.starts_with("http://") || t.starts_with("https://"))
                 && !t.contains(char::is_whitespace)
             {
-                format!("<a href=\"{0}\">{0}</a>", escape(t))
+                format!("<a href=\"{0}\">{0}</a>", app::escape_html(t))
             } else {
-                escape(line)
+                app::escape_html(line)
             }
         })
         .collect::<Vec<_>>()
@@ -98,7 +82,10 @@ mod tests {
 
     #[test]
     fn text_is_escaped_and_address_lines_become_links() {
-        assert_eq!(escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+        assert_eq!(
+            app::escape_html("<a href='x'>&"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;"
+        );
         assert_eq!(
             linkify("Hi <b>\nhttp://h/invite?token=a&b=\"c\"\nbye"),
             "Hi &lt;b&gt;\n<a href=\"http://h/invite?token=a&amp;b=&quot;c&quot;\">http://h/invite?token=a&amp;b=&quot;c&quot;</a>\nbye"
