@@ -69,6 +69,7 @@ impl Gate {
     }
 }
 
+/// An answer in the API's error shape for the refusals that are not service errors (a deadline, a body too large).
 fn refusal(status: StatusCode, code: &str, message: &str, retry_after: Option<u64>) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     let mut res = (status, axum::Json(body)).into_response();
@@ -86,12 +87,11 @@ pub async fn enforce(State(gate): State<Gate>, req: Request, next: Next) -> Resp
             path = req.uri().path(),
             "request refused: too many in flight"
         );
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "the server is busy; try again in a moment",
-            Some(1),
-        );
+        // The same answer as every other bound the server keeps (hashing, streams): the API's `overloaded`.
+        return crate::api::ApiError(clearview::Error::Overloaded {
+            retry_after_secs: 1,
+        })
+        .into_response();
     };
     let import = req.uri().path() == IMPORT_PATH;
     let (max, deadline) = if import {

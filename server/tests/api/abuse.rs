@@ -28,15 +28,30 @@ async fn behind_proxy(pool: PgPool) -> TestApp {
     .await
 }
 
-async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+/// A same-origin JSON POST, as if from the client address `from` (the server trusts the proxy header).
+async fn post_from(app: &TestApp, from: &str, path: &str, body: &Value) -> reqwest::Response {
     app.client
-        .post(app.url("/api/auth/login"))
+        .post(app.url(path))
         .header("origin", &app.base)
         .header("x-forwarded-for", from)
-        .json(&json!({"email": email, "password": password}))
+        .json(body)
         .send()
         .await
         .unwrap()
+}
+
+async fn login_from(app: &TestApp, from: &str, email: &str, password: &str) -> reqwest::Response {
+    post_from(
+        app,
+        from,
+        "/api/auth/login",
+        &json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+async fn signup_from(app: &TestApp, from: &str, email: &str) -> reqwest::Response {
+    post_from(app, from, "/api/auth/signup", &signup_body(email)).await
 }
 
 async fn throttle_count(app: &TestApp, key: &str) -> i32 {
@@ -108,26 +123,10 @@ async fn sign_ups_from_one_source_are_throttled_without_effect(pool: PgPool) {
     let app = behind_proxy(pool).await;
     let budget = clearview::auth::throttle::Limit::new_account("x").budget;
     for i in 0..budget {
-        let res = app
-            .client
-            .post(app.url("/api/auth/signup"))
-            .header("origin", &app.base)
-            .header("x-forwarded-for", "203.0.113.9")
-            .json(&signup_body(&format!("p{i}@example.com")))
-            .send()
-            .await
-            .unwrap();
+        let res = signup_from(&app, "203.0.113.9", &format!("p{i}@example.com")).await;
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    let over = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .header("origin", &app.base)
-        .header("x-forwarded-for", "203.0.113.9")
-        .json(&signup_body("one-more@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let over = signup_from(&app, "203.0.113.9", "one-more@example.com").await;
     assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(over.headers().contains_key("retry-after"));
     assert_eq!(
@@ -136,15 +135,7 @@ async fn sign_ups_from_one_source_are_throttled_without_effect(pool: PgPool) {
         "the refused sign-up wrote nothing"
     );
     // Another source still signs up.
-    let other = app
-        .client
-        .post(app.url("/api/auth/signup"))
-        .header("origin", &app.base)
-        .header("x-forwarded-for", "198.51.100.1")
-        .json(&signup_body("elsewhere@example.com"))
-        .send()
-        .await
-        .unwrap();
+    let other = signup_from(&app, "198.51.100.1", "elsewhere@example.com").await;
     assert_eq!(other.status(), StatusCode::CREATED);
 }
 
@@ -372,12 +363,8 @@ async fn stalled_clients_hold_a_place_only_until_the_deadline(pool: PgPool) {
 async fn amounts_are_bounded_and_board_totals_cannot_overflow(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let (cookie, org) = crate::common::admin(&app, "ada@example.com").await;
-    let pipelines = json_of(
-        app.send(Method::GET, "/api/pipelines", None, &cookie).await,
-        StatusCode::OK,
-    )
-    .await;
-    let pipeline = pipelines["items"][0]["id"].as_str().unwrap().to_owned();
+    let pipeline = crate::crm::first_pipeline(&app, &cookie).await;
+    let pipeline = pipeline["id"].as_str().unwrap().to_owned();
     let deal = |minor: i64| {
         json!({"title": "Big one", "pipeline_id": pipeline,
                "amount": {"amount_minor": minor, "currency": "EUR"}})
@@ -574,16 +561,12 @@ async fn markup_in_data_stays_text_on_every_page(pool: PgPool) {
     )
     .await;
     let cid = contact["id"].as_str().unwrap();
-    let pipelines = json_of(
-        app.send(Method::GET, "/api/pipelines", None, &cookie).await,
-        StatusCode::OK,
-    )
-    .await;
+    let pipeline = crate::crm::first_pipeline(&app, &cookie).await;
     let deal = json_of(
         app.send(
             Method::POST,
             "/api/deals",
-            Some(json!({"title": PAYLOAD, "contact_id": cid, "pipeline_id": pipelines["items"][0]["id"]})),
+            Some(json!({"title": PAYLOAD, "contact_id": cid, "pipeline_id": pipeline["id"]})),
             &cookie,
         )
         .await,
@@ -699,15 +682,8 @@ async fn live_streams_are_capped_and_end_with_the_session_or_the_membership(pool
     let (ada, org) = crate::common::admin(&app, "ada@example.com").await;
     let bob = crate::common::member(&app, &org, "bob@example.com", "rep").await;
     let carol = crate::common::member(&app, &org, "carol@example.com", "rep").await;
-    let pipelines = json_of(
-        app.send(Method::GET, "/api/pipelines", None, &ada).await,
-        StatusCode::OK,
-    )
-    .await;
-    let events = format!(
-        "/api/pipelines/{}/events",
-        pipelines["items"][0]["id"].as_str().unwrap()
-    );
+    let pipeline = crate::crm::first_pipeline(&app, &ada).await;
+    let events = format!("/api/pipelines/{}/events", pipeline["id"].as_str().unwrap());
     let open = |cookie: String| {
         let app = app.clone();
         let events = events.clone();

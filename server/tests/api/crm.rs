@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-async fn first_pipeline(app: &TestApp, cookie: &str) -> Value {
+pub(crate) async fn first_pipeline(app: &TestApp, cookie: &str) -> Value {
     let body = json_of(
         app.send(Method::GET, "/api/pipelines", None, cookie).await,
         StatusCode::OK,
