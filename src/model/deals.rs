@@ -56,8 +56,14 @@ impl Deal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum AmountInput {
-    Exact { amount_minor: i64, currency: String },
+    Exact {
+        amount_minor: i64,
+        currency: String,
+    },
     Text(String),
+    /// Anything else (an amount past 64 bits, a fraction of a minor unit, a wrong type): refused with the field named,
+    /// never as a body that "did not match".
+    Unreadable(serde_json::Value),
 }
 
 /// A number that may arrive as a JSON number or as form text.
@@ -97,6 +103,10 @@ fn parse_amount(
             let currency = Currency::parse(currency)?;
             Money::new(*amount_minor, currency).map(Some)
         }
+        AmountInput::Unreadable(_) => Err(format!(
+            "must be {{\"amount_minor\": <whole number from 0 to {}>, \"currency\": \"EUR\"}} or text such as 1250.00",
+            Money::MAX_MINOR
+        )),
         AmountInput::Text(s) if s.trim().is_empty() => Ok(None),
         AmountInput::Text(s) => {
             let currency = match currency.map(str::trim).filter(|c| !c.is_empty()) {

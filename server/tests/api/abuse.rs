@@ -394,6 +394,24 @@ async fn amounts_are_bounded_and_board_totals_cannot_overflow(pool: PgPool) {
     )
     .await;
     assert!(typed["error"]["fields"]["amount"].is_string(), "{typed}");
+    // Past 64 bits (as a browser's JavaScript rounds i64::MAX up), and fractions of a cent: the field is named too.
+    for amount in [
+        json!({"amount_minor": 9_223_372_036_854_775_808_u64, "currency": "EUR"}),
+        json!({"amount_minor": 12.5, "currency": "EUR"}),
+    ] {
+        let past = json_of(
+            app.send(
+                Method::POST,
+                "/api/deals",
+                Some(json!({"title": "Past", "pipeline_id": pipeline, "amount": amount})),
+                &cookie,
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(past["error"]["fields"]["amount"].is_string(), "{past}");
+    }
     assert_eq!(app.count("deals").await, 0, "nothing was written");
 
     let max = clearview::domain::Money::MAX_MINOR;
