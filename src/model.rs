@@ -102,6 +102,7 @@ mod team;
 pub use activities::{Activity, ActivityInput, ActivityQuery, ValidActivity};
 pub use contacts::{
     Contact, ContactInput, ContactPage, ContactQuery, ContactSort, SortDir, ValidContact,
+    has_search_words,
 };
 pub use deals::{
     AmountInput, Board, BoardColumn, CurrencyTotal, Deal, DealForm, DealPatch, NewDeal,

@@ -22,7 +22,7 @@ pub async fn list_contacts(
     let scope = cx.scope().await?;
     let query = ContactQuery {
         q,
-        sort: ContactSort::parse_or_default(&sort),
+        sort: ContactSort::parse(&sort),
         dir: SortDir::parse_or_default(&dir),
         cursor: cursor.filter(|c| !c.is_empty()),
         limit: None,

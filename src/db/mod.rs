@@ -56,6 +56,9 @@ pub const SCOPE_CHANGED: &str = "CV001";
 /// (D-018).
 pub const SESSION_ENDED: &str = "CV002";
 
+/// SQLSTATE of `contact_search` (D-023) for a cursor that belongs to another search term.
+pub const FOREIGN_CURSOR: &str = "CV003";
+
 /// The id of the browser session a request acts for, as the `sessions` table keys it. Its `Debug` hides the value: the
 /// id is the cookie's secret, and scopes are logged.
 #[derive(Clone, PartialEq, Eq)]

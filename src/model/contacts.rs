@@ -97,7 +97,7 @@ impl ValidContact {
     }
 }
 
-/// The columns the contacts table sorts by.
+/// The orders of the contacts table: its sortable columns, and best match for a search.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ContactSort {
@@ -106,14 +106,18 @@ pub enum ContactSort {
     Company,
     Email,
     Created,
+    /// Best match first (whole words, then word starts, then anywhere), newest first within each; the order of a
+    /// search unless a column is asked for. Without a search term it is the default order.
+    Relevance,
 }
 
 impl ContactSort {
-    pub const ALL: [ContactSort; 4] = [
+    pub const ALL: [ContactSort; 5] = [
         ContactSort::Name,
         ContactSort::Company,
         ContactSort::Email,
         ContactSort::Created,
+        ContactSort::Relevance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,16 +126,31 @@ impl ContactSort {
             ContactSort::Company => "company",
             ContactSort::Email => "email",
             ContactSort::Created => "created",
+            ContactSort::Relevance => "relevance",
         }
     }
 
-    /// Unknown values fall back to the default order rather than failing a page load.
-    pub fn parse_or_default(s: &str) -> Self {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .unwrap_or_default()
+    /// The order a value names; `None` for a blank or unknown one, which falls back to the default order rather than
+    /// failing a page load.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
+
+    /// The order when none is asked for: best match for a search, the name otherwise.
+    pub fn default_for(q: &str) -> Self {
+        if has_search_words(q) {
+            ContactSort::Relevance
+        } else {
+            ContactSort::Name
+        }
+    }
+}
+
+/// Whether a search term has a word to look for. The search folds ASCII punctuation into word breaks (as it folds the
+/// text it searches), so a term of punctuation and spaces alone searches for nothing and lists the whole table.
+pub fn has_search_words(q: &str) -> bool {
+    q.chars()
+        .any(|c| !(c.is_ascii_punctuation() || c.is_whitespace()))
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,7 +190,8 @@ impl SortDir {
 #[serde(default)]
 pub struct ContactQuery {
     pub q: String,
-    pub sort: ContactSort,
+    /// Absent: [`ContactSort::default_for`] the term.
+    pub sort: Option<ContactSort>,
     pub dir: SortDir,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
@@ -180,6 +200,16 @@ pub struct ContactQuery {
 impl ContactQuery {
     /// The longest search term, in characters: a name, a company and an e-mail address typed together fit.
     pub const MAX_Q: usize = 200;
+
+    /// The order this page is in: the one asked for, else [`ContactSort::default_for`] the term. Best match needs a
+    /// term: without one the table is in name order.
+    pub fn order(&self) -> ContactSort {
+        match self.sort {
+            Some(ContactSort::Relevance) if !has_search_words(&self.q) => ContactSort::Name,
+            Some(sort) => sort,
+            None => ContactSort::default_for(&self.q),
+        }
+    }
 }
 
 /// One page of contacts and the cursor of the next (keyset pagination).
@@ -207,6 +237,32 @@ mod tests {
             fields.keys().collect::<Vec<_>>(),
             ["email", "first_name", "phone"]
         );
+    }
+
+    #[test]
+    fn a_search_is_in_best_match_order_unless_a_column_is_asked_for() {
+        let query = |q: &str, sort: Option<ContactSort>| ContactQuery {
+            q: q.into(),
+            sort,
+            ..Default::default()
+        };
+        assert_eq!(query("", None).order(), ContactSort::Name);
+        assert_eq!(query(" .-@ ", None).order(), ContactSort::Name);
+        assert_eq!(query("ada", None).order(), ContactSort::Relevance);
+        assert_eq!(
+            query("ada", Some(ContactSort::Company)).order(),
+            ContactSort::Company
+        );
+        assert_eq!(
+            query("", Some(ContactSort::Relevance)).order(),
+            ContactSort::Name
+        );
+        assert_eq!(
+            ContactSort::parse("relevance"),
+            Some(ContactSort::Relevance)
+        );
+        assert_eq!(ContactSort::parse(""), None);
+        assert_eq!(ContactSort::parse("nonsense"), None);
     }
 
     #[test]

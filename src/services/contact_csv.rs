@@ -59,7 +59,8 @@ pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
 pub struct Export {
     pool: PgPool,
     scope: Scope,
-    pattern: Option<String>,
+    /// The search term (none: every contact), matched as the contacts table matches it.
+    term: Option<String>,
     after: Option<Uuid>,
     header_sent: bool,
     done: bool,
@@ -86,6 +87,7 @@ struct ExportRow {
 #[tracing::instrument(name = "contact_csv::export", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
 pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Done<Export>> {
     scope.require(Action::ExportContacts)?;
+    let term = super::contacts::search_term(q)?.map(str::to_string);
     let q = q.trim();
     let mut work = scope.write(pool).await?;
     work.audit("contacts.exported", "contact", None, json!({ "q": q }))
@@ -93,7 +95,7 @@ pub async fn export(pool: &PgPool, scope: &Scope, q: &str) -> Result<Done<Export
     work.finish(Export {
         pool: pool.clone(),
         scope: scope.clone(),
-        pattern: (!q.is_empty()).then(|| super::contacts::like_pattern(q)),
+        term,
         after: None,
         header_sent: false,
         done: false,
@@ -114,20 +116,34 @@ impl Export {
             self.header_sent = true;
         }
         let mut tx = self.scope.read(&self.pool).await?;
-        let rows: Vec<ExportRow> = sqlx::query_as(
-            "select c.id, c.first_name, c.last_name, c.email::text as email, c.phone, c.company, c.title,
-                    u.email::text as owner_email, c.created_at, c.updated_at
-             from contacts c left join users u on u.id = c.owner_id
-             where c.org_id = $1 and ($2::text is null or c.search like $2 escape '\\')
-               and ($3::uuid is null or c.id > $3)
-             order by c.id limit $4",
-        )
-        .bind(self.scope.org_id.0)
-        .bind(self.pattern.as_deref())
-        .bind(self.after)
-        .bind(EXPORT_CHUNK)
-        .fetch_all(&mut *tx)
-        .await?;
+        // In creation order; a search reads its matches through the contacts table's own search function, so the file
+        // holds exactly what the table shows.
+        let query = match &self.term {
+            None => sqlx::query_as::<_, ExportRow>(
+                "select c.id, c.first_name, c.last_name, c.email::text as email, c.phone, c.company, c.title,
+                        u.email::text as owner_email, c.created_at, c.updated_at
+                 from contacts c left join users u on u.id = c.owner_id
+                 where c.org_id = $1 and ($2::uuid is null or c.id > $2)
+                 order by c.id limit $3",
+            )
+            .bind(self.scope.org_id.0)
+            .bind(self.after)
+            .bind(EXPORT_CHUNK),
+            Some(term) => sqlx::query_as::<_, ExportRow>(
+                "select c.id, c.first_name, c.last_name, c.email::text as email, c.phone, c.company, c.title,
+                        u.email::text as owner_email, c.created_at, c.updated_at
+                 from contact_search($2, 'created', false, null, null, $3, $4)
+                      with ordinality as s (id, rank, sort_key, n)
+                 join contacts c on c.org_id = $1 and c.id = s.id
+                 left join users u on u.id = c.owner_id
+                 order by s.n",
+            )
+            .bind(self.scope.org_id.0)
+            .bind(term.clone())
+            .bind(self.after)
+            .bind(EXPORT_CHUNK as i32),
+        };
+        let rows: Vec<ExportRow> = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
         if (rows.len() as i64) < EXPORT_CHUNK {
             self.done = true;

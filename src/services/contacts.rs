@@ -10,6 +10,7 @@ use crate::domain::{ContactId, UserId};
 use crate::error::OnConstraint;
 use crate::model::{
     Contact, ContactInput, ContactPage, ContactQuery, ContactSort, Page, SortDir, ValidContact,
+    has_search_words,
 };
 use crate::policy::Action;
 use crate::{Error, Result};
@@ -198,26 +199,41 @@ fn sort_column(sort: ContactSort) -> Option<&'static str> {
         ContactSort::Name => Some("c.sort_name"),
         ContactSort::Company => Some("c.sort_company"),
         ContactSort::Email => Some("c.sort_email"),
-        // UUIDv7 ids are creation-ordered.
-        ContactSort::Created => None,
+        // UUIDv7 ids are creation-ordered. Best match is an order of search results only (`ContactQuery::order`).
+        ContactSort::Created | ContactSort::Relevance => None,
     }
 }
 
 /// The longest sort key a cursor may carry, in bytes: longer than any sort column holds.
 const MAX_CURSOR_KEY: usize = 1024;
 
-/// A cursor names the order it belongs to and the last row's key, so it cannot be replayed against another order.
-fn encode_cursor(query: &ContactQuery, key: &str, id: ContactId) -> String {
+/// Where a page ended: the last row's rank (best-match order: 1 for a match at word starts, 2 for one inside a word;
+/// 0 in a column's order), its sort key and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct After {
+    rank: i16,
+    key: String,
+    id: ContactId,
+}
+
+/// A cursor names the order it belongs to and where the last page ended, so it cannot be replayed against another
+/// order.
+fn encode_cursor(query: &ContactQuery, after: &After) -> String {
+    let key = if query.order() == ContactSort::Relevance {
+        format!("{}:{}", after.rank, after.key)
+    } else {
+        after.key.clone()
+    };
     format!(
         "{}.{}.{}.{}",
-        query.sort.as_str(),
+        query.order().as_str(),
         query.dir.as_str(),
         hex::encode(key),
-        id
+        after.id
     )
 }
 
-fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactId)> {
+fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<After> {
     let bad = || {
         Error::field(
             "cursor",
@@ -231,7 +247,7 @@ fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactI
         parts.next().ok_or_else(bad)?,
         parts.next().ok_or_else(bad)?,
     );
-    if sort != query.sort.as_str() || dir != query.dir.as_str() {
+    if sort != query.order().as_str() || dir != query.dir.as_str() {
         return Err(bad());
     }
     if key.len() > 2 * MAX_CURSOR_KEY {
@@ -241,26 +257,27 @@ fn decode_cursor(query: &ContactQuery, cursor: &str) -> Result<(String, ContactI
     if key.contains('\0') {
         return Err(bad());
     }
-    Ok((key, id.parse().map_err(|_| bad())?))
-}
-
-/// `LIKE` pattern for a substring search of the lower-cased search text, with the pattern characters escaped.
-pub(crate) fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for c in q.trim().to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+    let (rank, key) = if query.order() == ContactSort::Relevance {
+        match key.split_once(':') {
+            Some(("1", k)) => (1, k.to_string()),
+            Some(("2", k)) => (2, k.to_string()),
+            _ => return Err(bad()),
         }
-        out.push(c);
-    }
-    out.push('%');
-    out
+    } else {
+        (0, key)
+    };
+    Ok(After {
+        rank,
+        key,
+        id: id.parse().map_err(|_| bad())?,
+    })
 }
 
 #[derive(sqlx::FromRow)]
 struct ListRow {
     #[sqlx(flatten)]
     contact: Contact,
+    rank: i16,
     sort_key: String,
 }
 
@@ -268,7 +285,7 @@ struct ListRow {
 fn plain_page(
     scope: &Scope,
     column: Option<&'static str>,
-    after: Option<(String, ContactId)>,
+    after: Option<After>,
     dir: SortDir,
     limit: u32,
 ) -> QueryBuilder<'static, Postgres> {
@@ -278,21 +295,24 @@ fn plain_page(
     };
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(SELECT.replacen(
         "select ",
-        &format!("select {}::text as sort_key, ", column.unwrap_or("''")),
+        &format!(
+            "select 0::int2 as rank, {}::text as sort_key, ",
+            column.unwrap_or("''")
+        ),
         1,
     ));
     sql.push(" where c.org_id = ").push_bind(scope.org_id);
-    if let Some((key, id)) = after {
+    if let Some(after) = after {
         match column {
             Some(col) => {
                 sql.push(format!(" and ({col}, c.id) {op} ("))
-                    .push_bind(key)
+                    .push_bind(after.key)
                     .push(", ")
-                    .push_bind(id)
+                    .push_bind(after.id)
                     .push(")");
             }
             None => {
-                sql.push(format!(" and c.id {op} ")).push_bind(id);
+                sql.push(format!(" and c.id {op} ")).push_bind(after.id);
             }
         }
     }
@@ -304,53 +324,48 @@ fn plain_page(
     sql
 }
 
-/// A page of search results. Under the policy PostgreSQL cannot use the trigram index for `LIKE` (it is not
-/// LEAKPROOF), so the match runs in `contact_search`, which restricts itself to the transaction's workspace and
-/// returns the page's ids and sort keys in order (D-011); the rows are read back under the policy.
+/// A page of search results. The match runs in `contact_search` (D-011, D-023): under the policy PostgreSQL would not
+/// use an index for it, so the function restricts itself to the transaction's workspace and returns the page's ids,
+/// ranks and sort keys in order; the rows are read back under the policy.
 fn search_page(
     scope: &Scope,
     query: &ContactQuery,
     q: &str,
-    after: Option<(String, ContactId)>,
+    after: Option<After>,
     limit: u32,
 ) -> QueryBuilder<'static, Postgres> {
-    let (key, id) = after.unzip();
+    let (rank, key, id) = match after {
+        Some(a) => (Some(a.rank), Some(a.key), Some(a.id)),
+        None => (None, None, None),
+    };
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "{} from contact_search(",
-        COLUMNS.replacen("select ", "select s.sort_key, ", 1)
+        COLUMNS.replacen("select ", "select s.rank, s.sort_key, ", 1)
     ));
-    sql.push_bind(like_pattern(q))
+    sql.push_bind(q.to_string())
         .push(", ")
-        .push_bind(query.sort.as_str())
+        .push_bind(query.order().as_str())
         .push(", ")
         .push_bind(query.dir == SortDir::Desc)
+        .push(", ")
+        .push_bind(rank)
         .push(", ")
         .push_bind(key)
         .push(", ")
         .push_bind(id)
         .push(", ")
         .push_bind((limit + 1) as i32)
-        .push(") with ordinality as s (id, sort_key, n) join contacts c on c.org_id = ")
+        .push(") with ordinality as s (id, rank, sort_key, n) join contacts c on c.org_id = ")
         .push_bind(scope.org_id)
         .push(" and c.id = s.id")
         .push(" left join users u on u.id = c.owner_id order by s.n");
     sql
 }
 
-/// One page of the contacts table: optional search (`q` over name, e-mail and company), an order, keyset pagination.
-#[tracing::instrument(name = "contacts::list", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
-pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<ContactPage> {
-    scope.require(Action::ReadWorkspace)?;
-    let (limit, after) = super::page_request(
-        query.limit,
-        DEFAULT_LIMIT,
-        MAX_LIMIT,
-        query.cursor.as_deref(),
-        |c| decode_cursor(query, c),
-    )?;
-    let column = sort_column(query.sort);
-
-    let q = query.q.trim();
+/// A search term as the services take it: trimmed, at most [`ContactQuery::MAX_Q`] characters, no control
+/// characters; `None` when it has no word to look for (blank, or punctuation alone).
+pub(crate) fn search_term(q: &str) -> Result<Option<&str>> {
+    let q = q.trim();
     if q.chars().count() > ContactQuery::MAX_Q {
         return Err(Error::field(
             "q",
@@ -360,16 +375,47 @@ pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<
     if q.chars().any(char::is_control) {
         return Err(Error::field("q", "must not contain control characters"));
     }
-    let mut sql = if q.is_empty() {
-        plain_page(scope, column, after, query.dir, limit)
-    } else {
-        search_page(scope, query, q, after, limit)
+    Ok(has_search_words(q).then_some(q))
+}
+
+/// One page of the contacts table: optional search (`q` over name, e-mail and company), an order, keyset pagination.
+#[tracing::instrument(name = "contacts::list", skip_all, fields(org.id = %scope.org_id, user.id = %scope.user_id))]
+pub async fn list(pool: &PgPool, scope: &Scope, query: &ContactQuery) -> Result<ContactPage> {
+    scope.require(Action::ReadWorkspace)?;
+    let term = search_term(&query.q)?;
+    let (limit, after) = super::page_request(
+        query.limit,
+        DEFAULT_LIMIT,
+        MAX_LIMIT,
+        query.cursor.as_deref(),
+        |c| decode_cursor(query, c),
+    )?;
+    let mut sql = match term {
+        None => plain_page(scope, sort_column(query.order()), after, query.dir, limit),
+        Some(q) => search_page(scope, query, q, after, limit),
     };
     let mut tx = scope.read(pool).await?;
-    let rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
+    let rows: Vec<ListRow> = match sql.build_query_as().fetch_all(&mut *tx).await {
+        Err(sqlx::Error::Database(db))
+            if db.code().as_deref() == Some(crate::db::FOREIGN_CURSOR) =>
+        {
+            return Err(Error::field(
+                "cursor",
+                "belongs to another search; start from the first page",
+            ));
+        }
+        rows => rows?,
+    };
     tx.commit().await?;
     let page = Page::from_overfetch(rows, limit as usize, |r| {
-        encode_cursor(query, &r.sort_key, r.contact.id)
+        encode_cursor(
+            query,
+            &After {
+                rank: r.rank,
+                key: r.sort_key.clone(),
+                id: r.contact.id,
+            },
+        )
     });
     Ok(ContactPage {
         items: page.items.into_iter().map(|r| r.contact).collect(),
@@ -398,24 +444,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn search_patterns_escape_wildcards() {
-        assert_eq!(like_pattern(" Ada_% "), "%ada\\_\\%%");
+    fn a_term_without_words_lists_the_whole_table() {
+        assert_eq!(search_term("  ada  ").unwrap(), Some("ada"));
+        assert_eq!(search_term(" .-@ ").unwrap(), None);
+        assert!(search_term("a\u{7}b").is_err());
+        assert!(search_term(&"x".repeat(201)).is_err());
     }
 
     #[test]
     fn cursors_belong_to_their_order() {
         let q = ContactQuery::default();
-        let id = ContactId::new();
-        let c = encode_cursor(&q, "ada. lovelace", id);
-        assert_eq!(
-            decode_cursor(&q, &c).unwrap(),
-            ("ada. lovelace".to_string(), id)
-        );
+        let after = After {
+            rank: 0,
+            key: "ada. lovelace".into(),
+            id: ContactId::new(),
+        };
+        let c = encode_cursor(&q, &after);
+        assert_eq!(decode_cursor(&q, &c).unwrap(), after);
         let other = ContactQuery {
-            sort: ContactSort::Company,
+            sort: Some(ContactSort::Company),
             ..Default::default()
         };
         assert!(decode_cursor(&other, &c).is_err());
         assert!(decode_cursor(&q, "garbage").is_err());
+
+        // A search's best-match cursor carries the rank, and belongs to best-match order only.
+        let search = ContactQuery {
+            q: "ada lov".into(),
+            ..Default::default()
+        };
+        let ranked = After {
+            rank: 2,
+            key: "lov lovelace".into(),
+            id: after.id,
+        };
+        let c = encode_cursor(&search, &ranked);
+        assert_eq!(decode_cursor(&search, &c).unwrap(), ranked);
+        assert!(decode_cursor(&q, &c).is_err());
+        let forged = format!("relevance.asc.{}.{}", hex::encode("7:x"), after.id);
+        assert!(decode_cursor(&search, &forged).is_err());
     }
 }

@@ -980,8 +980,8 @@ async fn the_contacts_page_reuses_its_plan(options: PgPoolOptions, connect: PgCo
     );
 }
 
-/// Under row-level security PostgreSQL cannot use an index for a non-LEAKPROOF operator, so search (`LIKE`, trigram
-/// index) and detail filters (`@>`, GIN index) run in functions that bypass the policy but restrict themselves to the
+/// Under row-level security PostgreSQL cannot use an index for a non-LEAKPROOF operator, so search (D-023: the word
+/// index, its vocabulary, the trigram index) and detail filters (`@>`, GIN index) run in functions that bypass the policy but restrict themselves to the
 /// transaction's workspace (D-011). This shows both indexes in the plans, and that the results stay in the workspace.
 #[sqlx::test]
 async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(pool: PgPool) {
@@ -1006,14 +1006,36 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
         .await
         .unwrap();
 
+    // Best match: the word's range of the word index, in page order; inside a word: its vocabulary word's rows.
     let search = plan(
         &pool,
         &ada,
-        "select contact_search_plan($1, 'name', false, null, null, 51)",
-        "%quixote%",
+        "select contact_search_plan($1, 'relevance', false, null, null, null, 51)",
+        "quixote",
     )
     .await;
-    assert!(search.contains("contacts_search_idx"), "{search}");
+    assert!(
+        search.contains("rank 1: the range of 'quixote' walked"),
+        "{search}"
+    );
+    assert!(search.contains("contact_words_idx"), "{search}");
+    let inside = plan(
+        &pool,
+        &ada,
+        "select contact_search_plan($1, 'relevance', false, null, null, null, 51)",
+        "uixot",
+    )
+    .await;
+    assert!(inside.contains("rank 2: inside 'quixote'"), "{inside}");
+    // A column order over two words every contact has: no few candidates, so the name order is walked.
+    let sorted = plan(
+        &pool,
+        &ada,
+        "select contact_search_plan($1, 'name', false, null, null, null, 51)",
+        "person numb",
+    )
+    .await;
+    assert!(sorted.contains("name order walked"), "{sorted}");
     let filter = plan(
         &pool,
         &ada,
@@ -1079,7 +1101,7 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
     let mut tx = clearview::db::tenant(&pool, ada.org_id, Some(ada.user_id))
         .await
         .unwrap();
-    let denied = sqlx::query("select contact_search_plan('%a%', 'name', false, null, null, 5)")
+    let denied = sqlx::query("select contact_search_plan('a', 'name', false, null, null, null, 5)")
         .execute(&mut *tx)
         .await;
     assert!(denied.is_err(), "{denied:?}");

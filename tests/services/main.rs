@@ -5,5 +5,6 @@ mod common;
 mod crm;
 mod identity;
 mod jobs;
+mod search;
 mod team;
 mod tenancy;

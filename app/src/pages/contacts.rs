@@ -1,4 +1,4 @@
-use clearview::model::{ContactInput, ContactSort, SortDir, ValidContact};
+use clearview::model::{ContactInput, ContactQuery, ContactSort, SortDir, ValidContact};
 use clearview::policy::Action;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,12 +15,20 @@ use crate::contacts::{CreateContact, list_contacts};
 pub fn ContactsPage() -> impl IntoView {
     let query = use_query_map();
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
-    let sort = Memo::new(move |_| {
-        ContactSort::parse_or_default(&query.read().get("sort").unwrap_or_default())
-    });
+    // The order asked for (none: best match while searching, else by name), and the order the table is in.
+    let sort =
+        Memo::new(move |_| ContactSort::parse(&query.read().get("sort").unwrap_or_default()));
     let dir =
         Memo::new(move |_| SortDir::parse_or_default(&query.read().get("dir").unwrap_or_default()));
     let cursor = Memo::new(move |_| query.read().get("cursor"));
+    let order = Memo::new(move |_| {
+        ContactQuery {
+            q: q.get(),
+            sort: sort.get(),
+            ..Default::default()
+        }
+        .order()
+    });
     let create = ServerAction::<CreateContact>::new();
     // Bumped by each successful save, so the table reloads then and not after a refused one.
     let saved = Memo::new(move |previous: Option<&u32>| {
@@ -34,16 +42,21 @@ pub fn ContactsPage() -> impl IntoView {
     let page = Resource::new(
         move || (q.get(), sort.get(), dir.get(), cursor.get(), saved.get()),
         |(q, sort, dir, cursor, _)| {
-            list_contacts(q, sort.as_str().into(), dir.as_str().into(), cursor)
+            list_contacts(
+                q,
+                sort.map(ContactSort::as_str).unwrap_or_default().into(),
+                dir.as_str().into(),
+                cursor,
+            )
         },
     );
 
     // The address of this table with another search, order or page.
-    let href = move |q: &str, sort: ContactSort, dir: SortDir, cursor: Option<&str>| {
+    let href = move |q: &str, sort: Option<ContactSort>, dir: SortDir, cursor: Option<&str>| {
         let mut h = format!(
             "/contacts?q={}&sort={}&dir={}",
             encode_query_value(q),
-            sort.as_str(),
+            sort.map(ContactSort::as_str).unwrap_or_default(),
             dir.as_str()
         );
         if let Some(c) = cursor {
@@ -82,17 +95,17 @@ pub fn ContactsPage() -> impl IntoView {
 
     let header = move |label: &'static str, column: ContactSort| {
         view! {
-            <th scope="col" aria-sort=move || match (sort.get() == column, dir.get()) {
+            <th scope="col" aria-sort=move || match (order.get() == column, dir.get()) {
                 (true, SortDir::Asc) => "ascending",
                 (true, SortDir::Desc) => "descending",
                 _ => "none",
             }>
                 <A href=move || {
-                    let next = if sort.get() == column { dir.get().flip() } else { SortDir::Asc };
-                    href(&q.get(), column, next, None)
+                    let next = if order.get() == column { dir.get().flip() } else { SortDir::Asc };
+                    href(&q.get(), Some(column), next, None)
                 }>
                     {label}
-                    <span class="sort-mark" aria-hidden="true">{move || match (sort.get() == column, dir.get()) {
+                    <span class="sort-mark" aria-hidden="true">{move || match (order.get() == column, dir.get()) {
                         (true, SortDir::Asc) => " ▲",
                         (true, SortDir::Desc) => " ▼",
                         _ => "",
@@ -122,7 +135,7 @@ pub fn ContactsPage() -> impl IntoView {
                 <label class="visually-hidden" for="contact-search">"Search contacts"</label>
                 <input id="contact-search" type="search" name="q" placeholder="Search name, e-mail or company"
                     autocomplete="off" prop:value=move || q.get() on:input=on_search/>
-                <input type="hidden" name="sort" prop:value=move || sort.get().as_str()/>
+                <input type="hidden" name="sort" prop:value=move || sort.get().map(ContactSort::as_str).unwrap_or_default()/>
                 <input type="hidden" name="dir" prop:value=move || dir.get().as_str()/>
                 <noscript><button type="submit" class="btn">"Search"</button></noscript>
             </Form>

@@ -75,7 +75,8 @@ pub(super) async fn bulk(pool: &PgPool, args: &SeedArgs) -> Result<()> {
     Ok(())
 }
 
-/// The bulk writes, then vacuum (visibility map, the trigram index's pending list) and fresh statistics.
+/// The bulk writes, then vacuum (visibility maps for index-only reads of the word index, the trigram index's pending
+/// list) and fresh statistics.
 async fn fill(pool: &PgPool, scope: &Scope, pipeline: &Pipeline, args: &SeedArgs) -> Result<()> {
     if let Some(target) = args.contacts {
         bulk_contacts(pool, scope, i64::try_from(target)?).await?;
@@ -88,7 +89,13 @@ async fn fill(pool: &PgPool, scope: &Scope, pipeline: &Pipeline, args: &SeedArgs
     }
     let started = Instant::now();
     eprintln!("seed: vacuum and analyze");
-    for table in ["contacts", "deals", "activities"] {
+    for table in [
+        "contacts",
+        "contact_words",
+        "contact_vocabulary",
+        "deals",
+        "activities",
+    ] {
         sqlx::query(&format!("vacuum (analyze) {table}"))
             .execute(pool)
             .await
