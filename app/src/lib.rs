@@ -40,7 +40,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="description" content="Clearview CRM: contacts, deals and pipelines for small sales teams"/>
                 // Plain elements in the server-only shell: they are never hydrated, so they cannot mismatch.
-                <link rel="stylesheet" id="leptos" href="/pkg/clearview.css"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -51,6 +51,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet's address: `/pkg/<name>.<hash>.css` when the site was built with content-hashed names (the `css`
+/// line of the hash file that `HydrationScripts` reads for the script and the WASM), else `/pkg/<name>.css`.
+pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[allow(unused_mut, reason = "only the server reads the hash file")]
+    let mut name = options.output_name.to_string();
+    #[cfg(feature = "ssr")]
+    if options.hash_files
+        && let Some(hash) = css_hash(&options.hash_file)
+    {
+        name = format!("{name}.{hash}");
+    }
+    format!("/{}/{name}.css", options.site_pkg_dir)
+}
+
+/// The stylesheet's hash from a hash file, read once per file: rendering a page does not touch the disk.
+#[cfg(feature = "ssr")]
+fn css_hash(file: &str) -> Option<String> {
+    static READ: std::sync::Mutex<Vec<(String, Option<String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, hash)) = read.iter().find(|(f, _)| f == file) {
+        return hash.clone();
+    }
+    let hash = std::fs::read_to_string(file).ok().and_then(|text| {
+        text.lines().find_map(|line| {
+            line.split_once(':')
+                .filter(|(kind, _)| kind.trim() == "css")
+                .map(|(_, hash)| hash.trim().to_string())
+        })
+    });
+    read.push((file.to_string(), hash.clone()));
+    hash
 }
 
 /// The page's title, as every `<Title text=…/>` is shown: "… · Clearview". Every title passes through here (the root

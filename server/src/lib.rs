@@ -2,6 +2,7 @@
 //! embedded PostgreSQL launcher and telemetry. `main.rs` only parses the command line and calls in here.
 
 pub mod api;
+pub mod assets;
 pub mod config;
 pub mod embedded_pg;
 pub mod limits;

@@ -21,12 +21,13 @@ pub async fn page(State(state): State<AppState>) -> Response {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    let mut body = String::from(
+    let mut body = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Dev mailbox · Clearview</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <link rel=\"stylesheet\" href=\"/pkg/clearview.css\"></head><body><main class=\"page mailbox\">\
+         <link rel=\"stylesheet\" href=\"{css}\"></head><body><main class=\"page mailbox\">\
          <h1>Dev mailbox</h1><p class=\"muted\">No SMTP server is configured (SMTP_URL), so the mail Clearview \
          sends is kept here instead, newest first.</p>",
+        css = app::escape_html(&app::stylesheet_href(&state.leptos_options)),
     );
     if kept.is_empty() {
         body.push_str("<p>No mail yet.</p>");

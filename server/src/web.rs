@@ -78,7 +78,7 @@ pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
     if options.output_name.is_empty() {
         options.output_name = "clearview".into();
     }
-    Ok(options)
+    Ok(crate::assets::with_hashed_names(options))
 }
 
 /// The whole application as an axum router.
@@ -160,6 +160,7 @@ pub fn app(
                 .with_state(state),
         )
         .merge(probes)
+        .merge(crate::assets::routes(&settings.leptos_options))
         .merge(pages);
     let router = Router::new()
         .fallback_service(tower::service_fn(move |req: axum::extract::Request| {

@@ -20,6 +20,8 @@ pub struct Options {
     pub limits: server::limits::Limits,
     /// Believe `X-Forwarded-For` (as behind a proxy), so a test can speak from many addresses.
     pub trust_proxy_headers: bool,
+    /// The site's files (default: `target/site`, as `scripts/build-site` leaves it).
+    pub site_root: Option<String>,
 }
 
 impl Default for Options {
@@ -28,6 +30,7 @@ impl Default for Options {
             touch_secs: 300,
             limits: server::limits::Limits::default(),
             trust_proxy_headers: false,
+            site_root: None,
         }
     }
 }
@@ -75,7 +78,8 @@ impl TestApp {
             base_url: format!("http://{addr}"),
         };
         let mut options = web::leptos_options().unwrap();
-        options.site_root = "target/site".into();
+        options.site_root = with.site_root.as_deref().unwrap_or("target/site").into();
+        let options = server::assets::with_hashed_names(options);
         let settings = web::WebSettings {
             leptos_options: options,
             session_idle: time::Duration::hours(1),

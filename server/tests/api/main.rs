@@ -2,6 +2,7 @@
 //! router on a random port and people signed in with each role), a module per area.
 
 mod abuse;
+mod assets;
 mod auth;
 mod common;
 pub(crate) mod crm;

@@ -1,0 +1,119 @@
+//! The browser's files: the precompressed copy the request accepts, a year's caching for content-hashed names, and
+//! pages that name the hashed files (D-024).
+
+use sqlx::PgPool;
+
+use crate::common::{Options, TestApp};
+
+const HASH: &str = "0123456789abcdef";
+
+/// A site as `scripts/build-site` lays it out, with a different text in each copy so the test can tell which was sent.
+fn site() -> String {
+    let root = std::env::temp_dir().join(format!("clearview-site-{}", uuid::Uuid::new_v4()));
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(&pkg).expect("site folder");
+    let write =
+        |path: std::path::PathBuf, text: String| std::fs::write(path, text).expect("site file");
+    for kind in ["js", "wasm", "css"] {
+        let name = pkg.join(format!("clearview.{HASH}.{kind}"));
+        write(name.clone(), format!("plain {kind}"));
+        write(
+            name.with_extension(format!("{kind}.br")),
+            format!("brotli {kind}"),
+        );
+        write(
+            name.with_extension(format!("{kind}.gz")),
+            format!("gzip {kind}"),
+        );
+    }
+    write(root.join("favicon.svg"), "<svg/>".into());
+    write(root.join("favicon.svg.br"), "brotli svg".into());
+    write(
+        root.join("hash.txt"),
+        format!("js: {HASH}\nwasm: {HASH}\ncss: {HASH}\n"),
+    );
+    root.to_string_lossy().into_owned()
+}
+
+/// A server over such a site.
+async fn with_site(pool: PgPool) -> TestApp {
+    TestApp::spawn_with(
+        pool,
+        Options {
+            site_root: Some(site()),
+            ..Options::default()
+        },
+    )
+    .await
+}
+
+async fn get(app: &TestApp, path: &str, accept: Option<&str>) -> (u16, http::HeaderMap, String) {
+    let mut req = app.client.get(app.url(path));
+    if let Some(a) = accept {
+        req = req.header("accept-encoding", a);
+    }
+    let res = req.send().await.expect("the server answers");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, headers, res.text().await.expect("a body"))
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+#[sqlx::test]
+async fn hashed_files_are_sent_precompressed_as_accepted_and_cached_for_a_year(pool: PgPool) {
+    let app = with_site(pool).await;
+    let wasm = format!("/pkg/clearview.{HASH}.wasm");
+
+    let (status, headers, body) = get(&app, &wasm, Some("gzip, deflate, br")).await;
+    assert_eq!((status, body.as_str()), (200, "brotli wasm"));
+    assert_eq!(header(&headers, "content-encoding"), "br");
+    assert_eq!(header(&headers, "content-type"), "application/wasm");
+    assert_eq!(
+        header(&headers, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        header(&headers, "vary")
+            .to_lowercase()
+            .contains("accept-encoding"),
+        "{headers:?}"
+    );
+
+    let (_, headers, body) = get(&app, &wasm, Some("gzip")).await;
+    assert_eq!(body, "gzip wasm");
+    assert_eq!(header(&headers, "content-encoding"), "gzip");
+
+    let (_, headers, body) = get(&app, &wasm, None).await;
+    assert_eq!(body, "plain wasm");
+    assert_eq!(header(&headers, "content-encoding"), "");
+
+    // A file without a hash in its name may change: cached, but confirmed first.
+    let (status, headers, body) = get(&app, "/favicon.svg", Some("br")).await;
+    assert_eq!((status, body.as_str()), (200, "brotli svg"));
+    assert_eq!(header(&headers, "cache-control"), "no-cache");
+
+    // A file that is not there is a 404, not a page.
+    let (status, _, _) = get(&app, "/pkg/clearview.fedcba9876543210.wasm", Some("br")).await;
+    assert_eq!(status, 404);
+}
+
+#[sqlx::test]
+async fn pages_name_the_hashed_script_wasm_and_stylesheet(pool: PgPool) {
+    let app = with_site(pool).await;
+    let (status, _, page) = get(&app, "/login", None).await;
+    assert_eq!(status, 200);
+    for name in [
+        format!("/pkg/clearview.{HASH}.css"),
+        format!("/pkg/clearview.{HASH}.wasm"),
+        format!("clearview.{HASH}"),
+    ] {
+        assert!(page.contains(&name), "{name} in {page}");
+    }
+    assert!(!page.contains("/pkg/clearview.css"), "{page}");
+}
