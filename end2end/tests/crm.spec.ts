@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Page } from "@playwright/test";
-import { expect, test } from "./fixtures";
+import { accessible, expect, test } from "./fixtures";
 
 async function signUp(page: Page, email: string, hydrated = true) {
   await page.goto("/signup");
@@ -25,9 +25,13 @@ async function addContact(page: Page, first: string, last: string, company: stri
 /** The rep's journey, the same with and without scripts: a contact, a deal for them, a call on its timeline. */
 async function repJourney(page: Page, hydrated: boolean) {
   await addContact(page, "Ada", "Lovelace", "Analytical Ltd");
+  if (hydrated) await accessible(page);
   await page.getByRole("link", { name: "Ada Lovelace" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Ada Lovelace" })).toBeVisible();
-  if (hydrated) await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  if (hydrated) {
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await accessible(page);
+  }
 
   await page.locator("summary", { hasText: "New deal" }).click();
   await page.getByLabel("Title", { exact: true }).fill("Difference engine");
@@ -38,7 +42,10 @@ async function repJourney(page: Page, hydrated: boolean) {
   await dealLink.click();
   await expect(page.getByRole("heading", { level: 1, name: "Difference engine" })).toBeVisible();
   await expect(page.locator(".facts")).toContainText("12,500.00 EUR");
-  if (hydrated) await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  if (hydrated) {
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await accessible(page);
+  }
 
   const log = page.locator("form.log-activity");
   await log.getByLabel("Subject").fill("Intro call");
@@ -109,6 +116,7 @@ test("a manager drags a deal, it stays after a reload, probability changes the w
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   const card = page.locator(`.deal-card[data-deal-id="${deal.id}"]`);
   await expect(column(page, "Lead").locator(".column-count")).toHaveText("1");
+  await accessible(page);
   await card.dragTo(column(page, "Proposal").locator(".cards"));
   await expect(column(page, "Proposal").locator(".deal-card")).toContainText("Babbage account");
   await expect(column(page, "Lead").locator(".column-count")).toHaveText("0");

@@ -1,8 +1,7 @@
-import { AxeBuilder } from "@axe-core/playwright";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type Page } from "@playwright/test";
-import { expect, test } from "./fixtures";
+import { accessible, expect, test } from "./fixtures";
 
 // The journeys' mail goes through a real SMTP server (scripts/smtp-sink), which keeps each message in MAIL_DIR.
 const mailDir = process.env.MAIL_DIR ?? "";
@@ -27,15 +26,6 @@ function linkIn(text: string): string {
   const line = text.split("\n").find((l) => l.includes("/invite?token="));
   if (!line) throw new Error(`no invitation link in: ${text}`);
   return line.trim();
-}
-
-/** axe-core finds no serious or critical violation on the page as it is now. */
-async function accessible(page: Page) {
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
-  expect(bad, `axe on ${page.url()}`).toEqual([]);
 }
 
 async function signUp(page: Page, name: string, email: string, team: string) {

@@ -473,7 +473,8 @@ fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
     };
 
     view! {
-        <section class="column" role="listitem" data-kind=kind data-stage-id=stage.to_string()
+        // A div: a section may not be a list item (ARIA); the board is a list of its stages.
+        <div class="column" role="listitem" data-kind=kind data-stage-id=stage.to_string()
             aria-label=name
             class:drop-target=move || drop_at.get().is_some_and(|d| d.stage == stage)
             on:dragover=move |ev: web_sys::DragEvent| {
@@ -509,7 +510,7 @@ fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
             <Show when=move || col.with(|c| c.as_ref().is_some_and(|c| c.deals.is_empty()))>
                 <p class="muted column-empty">"No deals"</p>
             </Show>
-        </section>
+        </div>
     }
     .into_any()
 }

@@ -119,9 +119,10 @@ fn Shell(me: Me) -> impl IntoView {
                     </ActionForm>
                 </div>
             </header>
-            <div class="content">
+            // The page's own content is the main landmark; the top bar is the banner, its menu the navigation.
+            <main class="content" id="main">
                 <Outlet/>
-            </div>
+            </main>
         </div>
     }
 }
