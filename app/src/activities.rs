@@ -24,6 +24,8 @@ pub struct ActivityFields {
     pub subject: String,
     pub body: String,
     pub occurred_at: String,
+    /// Minutes east of UTC of `occurred_at`, filled in by the browser (blank without scripts: UTC).
+    pub utc_offset: String,
     /// A call's length in minutes (decimals allowed); stored as `duration_seconds`.
     pub call_minutes: String,
     pub direction: String,
@@ -43,6 +45,7 @@ pub fn form_field(key: &str) -> &str {
         "metadata.duration_seconds" => "call_minutes",
         "metadata.duration_minutes" => "meeting_minutes",
         "contact_id" => "deal_id",
+        "utc_offset" => "occurred_at",
         k => k.strip_prefix("metadata.").unwrap_or(k),
     }
 }
@@ -109,6 +112,11 @@ impl ActivityFields {
             subject: self.subject.clone(),
             body: Some(self.body.clone()),
             occurred_at: Some(self.occurred_at.clone()),
+            // Not a number (only a forged form sends one): out of range, so the shared check names the field.
+            utc_offset: match self.utc_offset.trim() {
+                "" => None,
+                s => Some(s.parse().unwrap_or(i32::MAX)),
+            },
             metadata: Value::Object(m),
         }
     }
@@ -151,6 +159,7 @@ pub async fn log_activity(
     subject: String,
     body: String,
     occurred_at: String,
+    utc_offset: Option<String>,
     call_minutes: Option<String>,
     direction: Option<String>,
     outcome: Option<String>,
@@ -171,6 +180,7 @@ pub async fn log_activity(
         subject,
         body,
         occurred_at,
+        utc_offset: utc_offset.unwrap_or_default(),
         call_minutes: call_minutes.unwrap_or_default(),
         direction: direction.unwrap_or_default(),
         outcome: outcome.unwrap_or_default(),

@@ -155,10 +155,84 @@ pub fn format_money(
     }
 }
 
-/// A moment as the timelines show it: date and minutes, in UTC.
+/// A moment as the server renders it (and a page without scripts shows it): date and minutes, in UTC.
 pub fn format_time(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!("{} {:02}:{:02} UTC", t.date(), t.hour(), t.minute())
+}
+
+/// A moment in the reader's own time zone: rendered in UTC on the server, shown in the browser's zone once the page
+/// runs its script (the UTC time stays in the tooltip).
+#[component]
+pub fn LocalTime(at: time::OffsetDateTime) -> impl IntoView {
+    let text = RwSignal::new(format_time(at));
+    Effect::new(move |_| {
+        if let Some(local) = local_time::format(at) {
+            text.set(local);
+        }
+    });
+    view! {
+        <time class="muted small" datetime=at.to_string() title=format_time(at)>{move || text.get()}</time>
+    }
+}
+
+/// The browser's time zone, through the browser's own clock (`Date`, `Intl`): it knows the zone's rules, daylight
+/// saving included. On the server every answer is `None`, and times stay in UTC.
+pub mod local_time {
+    /// `2026-11-22 15:30` in the browser's zone.
+    pub fn format(at: time::OffsetDateTime) -> Option<String> {
+        #[cfg(feature = "hydrate")]
+        {
+            let ms = (at.unix_timestamp_nanos() / 1_000_000) as f64;
+            let d = js_sys::Date::new(&leptos::wasm_bindgen::JsValue::from_f64(ms));
+            Some(format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}",
+                d.get_full_year(),
+                d.get_month() + 1,
+                d.get_date(),
+                d.get_hours(),
+                d.get_minutes()
+            ))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = at;
+            None
+        }
+    }
+
+    /// The zone's name, such as `Europe/Paris`.
+    pub fn zone() -> Option<String> {
+        #[cfg(feature = "hydrate")]
+        {
+            let options =
+                js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new())
+                    .resolved_options();
+            js_sys::Reflect::get(
+                &options,
+                &leptos::wasm_bindgen::JsValue::from_str("timeZone"),
+            )
+            .ok()
+            .and_then(|z| z.as_string())
+        }
+        #[cfg(not(feature = "hydrate"))]
+        None
+    }
+
+    /// Minutes east of UTC of a `datetime-local` value (`2026-11-22T14:30`) in the browser's zone, at that moment.
+    pub fn offset_of(local: &str) -> Option<i32> {
+        #[cfg(feature = "hydrate")]
+        {
+            // ECMAScript reads a date-time without an offset as local time.
+            let d = js_sys::Date::new(&leptos::wasm_bindgen::JsValue::from_str(local.trim()));
+            (!d.get_time().is_nan()).then(|| -(d.get_timezone_offset() as i32))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = local;
+            None
+        }
+    }
 }
 
 /// The signed-in member's role (from the app shell).

@@ -265,3 +265,29 @@ test.describe("without JavaScript, import and export", () => {
     await csvJourney(page, false);
   });
 });
+
+test.describe("in New York", () => {
+  test.use({ timezoneId: "America/New_York" });
+
+  test("a rep logs and reads times in her own time zone, daylight saving included", async ({ page }) => {
+    await signUp(page, `rep.ny.${Date.now()}@example.com`);
+    await addContact(page, "Katherine", "Johnson", "NASA");
+    await page.getByRole("link", { name: "Katherine Johnson" }).click();
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    const contactId = page.url().split("/").pop();
+
+    const log = page.locator("form.log-activity");
+    // Summer (UTC-4) and winter (UTC-5) in the same zone.
+    for (const [subject, when] of [["Launch window", "2026-06-15T09:30"], ["Orbit review", "2026-01-15T09:30"]]) {
+      await log.getByLabel("Kind").selectOption("note");
+      await log.getByLabel("Subject").fill(subject);
+      await log.getByLabel("When (America/New_York, blank for now)").fill(when);
+      await log.getByRole("button", { name: "Log activity" }).click();
+      await expect(page.locator(".timeline-item").filter({ hasText: subject })).toContainText(when.replace("T", " "));
+    }
+    const stored = await (await page.request.get(`/api/activities?contact_id=${contactId}`)).json();
+    const at = (subject: string) => stored.items.find((a: { subject: string }) => a.subject === subject).occurred_at;
+    expect(at("Launch window")).toBe("2026-06-15T13:30:00Z");
+    expect(at("Orbit review")).toBe("2026-01-15T14:30:00Z");
+  });
+});

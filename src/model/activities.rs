@@ -38,8 +38,11 @@ pub struct ActivityInput {
     pub contact_id: Option<ContactId>,
     pub subject: String,
     pub body: Option<String>,
-    /// RFC 3339, or a form's `2026-11-22T14:30` (read as UTC); absent means now.
+    /// RFC 3339, or a form's `2026-11-22T14:30` (local time at `utc_offset`, else UTC); absent means now.
     pub occurred_at: Option<String>,
+    /// Minutes east of UTC of the local time a form's `occurred_at` is in, as the browser knows its own time zone at
+    /// that moment (daylight saving included); absent: UTC. An RFC 3339 time carries its own offset.
+    pub utc_offset: Option<i32>,
     pub metadata: Value,
 }
 
@@ -55,7 +58,10 @@ pub struct ValidActivity {
     pub metadata: Value,
 }
 
-fn parse_occurred_at(s: &str) -> Result<Option<OffsetDateTime>, String> {
+/// The furthest any time zone is from UTC, in minutes (UTC-12 to UTC+14; ±18 hours is what an offset can hold).
+const MAX_UTC_OFFSET: i32 = 18 * 60;
+
+fn parse_occurred_at(s: &str, utc_offset: Option<i32>) -> Result<Option<OffsetDateTime>, String> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -64,14 +70,30 @@ fn parse_occurred_at(s: &str) -> Result<Option<OffsetDateTime>, String> {
     if let Ok(t) = OffsetDateTime::parse(s, &rfc) {
         return Ok(Some(t));
     }
-    // `<input type="datetime-local">` sends no offset (and seconds only when set).
+    // `<input type="datetime-local">` sends no offset (and seconds only when set): the form says which.
+    let offset = time::UtcOffset::from_whole_seconds(
+        utc_offset
+            .unwrap_or(0)
+            .clamp(-MAX_UTC_OFFSET, MAX_UTC_OFFSET)
+            * 60,
+    )
+    .map_err(|_| "has a time zone offset out of range".to_string())?;
     let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
     let local_s =
         time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     time::PrimitiveDateTime::parse(s, &local)
         .or_else(|_| time::PrimitiveDateTime::parse(s, &local_s))
-        .map(|t| Some(t.assume_utc()))
+        .map(|t| Some(t.assume_offset(offset)))
         .map_err(|_| "must be a date and time such as 2026-11-22T14:30".to_string())
+}
+
+fn check_utc_offset(offset: Option<i32>) -> Result<(), String> {
+    match offset {
+        Some(m) if m.abs() > MAX_UTC_OFFSET => Err(format!(
+            "must be minutes east of UTC, at most {MAX_UTC_OFFSET} either way"
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl ValidActivity {
@@ -83,9 +105,10 @@ impl ValidActivity {
             "body",
             optional_text_multiline(input.body.as_deref().unwrap_or("")),
         );
+        v.check("utc_offset", check_utc_offset(input.utc_offset));
         let occurred_at = v.check(
             "occurred_at",
-            parse_occurred_at(input.occurred_at.as_deref().unwrap_or("")),
+            parse_occurred_at(input.occurred_at.as_deref().unwrap_or(""), input.utc_offset),
         );
         if input.deal_id.is_none() && input.contact_id.is_none() {
             v.check::<()>("deal_id", Err("choose a deal or a contact".into()));
@@ -156,11 +179,43 @@ mod tests {
     }
 
     #[test]
-    fn form_times_are_read_as_utc() {
+    fn form_times_are_read_in_the_browsers_time_zone_else_utc() {
         assert_eq!(
-            parse_occurred_at("2026-11-22T14:30").unwrap().unwrap(),
+            parse_occurred_at("2026-11-22T14:30", None)
+                .unwrap()
+                .unwrap(),
             time::macros::datetime!(2026-11-22 14:30 UTC)
         );
-        assert!(parse_occurred_at("yesterday").is_err());
+        // New York in summer (UTC-4) and Kolkata (UTC+5:30).
+        assert_eq!(
+            parse_occurred_at("2026-06-15T09:30", Some(-240))
+                .unwrap()
+                .unwrap(),
+            time::macros::datetime!(2026-06-15 13:30 UTC)
+        );
+        assert_eq!(
+            parse_occurred_at("2026-06-15T09:30:15", Some(330))
+                .unwrap()
+                .unwrap(),
+            time::macros::datetime!(2026-06-15 04:00:15 UTC)
+        );
+        // A time with its own offset keeps it.
+        assert_eq!(
+            parse_occurred_at("2026-06-15T09:30:00+02:00", Some(-240))
+                .unwrap()
+                .unwrap(),
+            time::macros::datetime!(2026-06-15 07:30 UTC)
+        );
+        assert!(parse_occurred_at("yesterday", None).is_err());
+        let err = ValidActivity::parse(&ActivityInput {
+            kind: "note".into(),
+            subject: "Hi".into(),
+            deal_id: Some(crate::domain::DealId::new()),
+            occurred_at: Some("2026-06-15T09:30".into()),
+            utc_offset: Some(24 * 60),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(err.fields().unwrap().contains_key("utc_offset"), "{err:?}");
     }
 }

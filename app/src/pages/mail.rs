@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::settings::SettingsNav;
-use crate::components::{FormError, can, format_time};
+use crate::components::{FormError, LocalTime, can};
 use crate::team::{RetryJob, dev_mailbox_enabled, list_jobs};
 
 #[component]
@@ -65,15 +65,15 @@ pub fn MailPage() -> impl IntoView {
                                         <tr data-status=format!("{:?}", j.status).to_lowercase()>
                                             <td>{j.summary.clone()}</td>
                                             <td>{match j.status {
-                                                JobStatus::Queued if j.attempts == 0 => "Queued".to_string(),
-                                                JobStatus::Queued => format!("Next attempt {}", format_time(j.run_at)),
-                                                JobStatus::Running => "Sending".to_string(),
-                                                JobStatus::Done => "Sent".to_string(),
-                                                JobStatus::Dead => "Failed".to_string(),
+                                                JobStatus::Queued if j.attempts == 0 => "Queued".into_any(),
+                                                JobStatus::Queued => view! { "Next attempt " <LocalTime at=j.run_at/> }.into_any(),
+                                                JobStatus::Running => "Sending".into_any(),
+                                                JobStatus::Done => "Sent".into_any(),
+                                                JobStatus::Dead => "Failed".into_any(),
                                             }}</td>
                                             <td>{format!("{} of {}", j.attempts, j.max_attempts)}</td>
                                             <td class="error-text">{j.last_error.clone().unwrap_or_default()}</td>
-                                            <td>{format_time(j.created_at)}</td>
+                                            <td><LocalTime at=j.created_at/></td>
                                             <td>
                                                 {(j.status == JobStatus::Dead).then(|| view! {
                                                     <ActionForm action=retry attr:class="form-inline">

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 
 use super::settings::SettingsNav;
 use super::shell::use_me;
-use crate::components::{FieldError, FieldErrors, FormError, can, format_time};
+use crate::components::{FieldError, FieldErrors, FormError, LocalTime, can};
 use crate::team::{
     InviteMember, RemoveMember, ResendInvite, RevokeInvite, SetMemberRole, dev_mailbox_enabled,
     list_invites, list_members,
@@ -165,10 +165,10 @@ pub fn MembersPage() -> impl IntoView {
                                             <tr data-invite=email.clone()>
                                                 <td>{email.clone()}</td>
                                                 <td>{i.role.label()}</td>
-                                                <td>{format_time(i.sent_at)} {i.invited_by.clone().map(|n| format!(" by {n}"))}</td>
+                                                <td><LocalTime at=i.sent_at/> {i.invited_by.clone().map(|n| format!(" by {n}"))}</td>
                                                 <td>{match i.state {
-                                                    InviteState::Expired => "Expired: resend it".to_string(),
-                                                    _ => format!("Valid until {}", format_time(i.expires_at)),
+                                                    InviteState::Expired => "Expired: resend it".into_any(),
+                                                    _ => view! { "Valid until " <LocalTime at=i.expires_at/> }.into_any(),
                                                 }}</td>
                                                 <td class="row-actions">
                                                     <ActionForm action=resend attr:class="form-inline">

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::activities::{ActivityFields, LogActivity, list_activities};
-use crate::components::{FieldError, FieldErrors, FormError, format_time};
+use crate::components::{FieldError, FieldErrors, FormError, LocalTime, local_time};
 
 fn id_text<T: ToString>(id: Option<T>) -> String {
     id.map(|i| i.to_string()).unwrap_or_default()
@@ -88,7 +88,7 @@ fn entry(a: Activity, show_deal: bool) -> impl IntoView {
             <div class="timeline-head">
                 <span class="badge" data-kind=kind.as_str()>{kind.label()}</span>
                 <strong class="timeline-subject">{a.subject.clone()}</strong>
-                <time class="muted small" datetime=a.occurred_at.to_string()>{format_time(a.occurred_at)}</time>
+                <LocalTime at=a.occurred_at/>
             </div>
             <Show when={let info = info.clone(); move || !info.is_empty()}>
                 <p class="timeline-details">{info.clone()}</p>
@@ -149,6 +149,14 @@ pub fn Timeline(
     .into_any()
 }
 
+/// The time typed, with the browser's offset from UTC at that time (none on the server).
+fn set_when(f: &mut ActivityFields, value: String) {
+    f.utc_offset = local_time::offset_of(&value)
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    f.occurred_at = value;
+}
+
 /// "Log activity": the kind decides which details are asked for; each is checked in the browser with the same
 /// rules the server applies, and the server's answer is shown field by field.
 #[component]
@@ -177,6 +185,16 @@ pub fn LogActivityForm(
         }
     });
     let kind = Memo::new(move |_| fields.read().kind.clone());
+    // Times are typed in the browser's own time zone once the page runs its script (the form then sends the offset
+    // of the time typed); a page without scripts takes them in UTC, and says so.
+    let zone = RwSignal::new(None::<String>);
+    Effect::new(move |_| zone.set(local_time::zone()));
+    let when = move || {
+        format!(
+            "When ({}, blank for now)",
+            zone.get().unwrap_or_else(|| "UTC".into())
+        )
+    };
     let logged = move || match action.value().get() {
         Some(Ok(a)) => Some(format!("{} logged.", a.kind.label())),
         _ => None,
@@ -240,7 +258,19 @@ pub fn LogActivityForm(
                 </select>
             </div>
             {input("subject", "Subject", "text", |f, v| f.subject = v)}
-            {input("occurred_at", "When (UTC, blank for now)", "datetime-local", |f, v| f.occurred_at = v)}
+            <div class="field">
+                <label for="activity-occurred_at">{when}</label>
+                <input id="activity-occurred_at" name="occurred_at" type="datetime-local" autocomplete="off"
+                    aria-describedby="activity-occurred_at-error"
+                    aria-invalid=move || errors.of("occurred_at").get().is_some().to_string()
+                    on:input=move |ev| fields.update(|f| set_when(f, event_target_value(&ev)))
+                    on:blur=move |ev| {
+                        fields.update(|f| set_when(f, event_target_value(&ev)));
+                        errors.touch("occurred_at");
+                    }/>
+                <input type="hidden" name="utc_offset" prop:value=move || fields.read().utc_offset.clone()/>
+                <FieldError message=errors.of("occurred_at") id="activity-occurred_at-error"/>
+            </div>
             <fieldset class="kind-details" hidden=group("call")>
                 <legend class="visually-hidden">"Call details"</legend>
                 {input("call_minutes", "Duration (minutes)", "text", |f, v| f.call_minutes = v)}

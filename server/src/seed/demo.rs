@@ -275,6 +275,7 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
                     subject,
                     body,
                     occurred_at: rfc3339(at).ok(),
+                    utc_offset: None,
                     metadata,
                 }
             };
@@ -350,6 +351,7 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
                 subject: "Introduction and product overview".into(),
                 body: None,
                 occurred_at: Some(at),
+                utc_offset: None,
                 metadata: json!({"to": [person.email], "opens": rng.gen_range(0..4)}),
             }
         } else {
@@ -360,6 +362,7 @@ async fn demo_data(pool: &PgPool, scope: &Scope) -> Result<()> {
                 subject: "Met at the trade fair".into(),
                 body: Some("Interested in a pilot next quarter; follow up in a few weeks.".into()),
                 occurred_at: Some(at),
+                utc_offset: None,
                 metadata: json!({}),
             }
         };
