@@ -1015,7 +1015,7 @@ async fn search_and_detail_filters_use_their_indexes_and_stay_in_the_workspace(p
     )
     .await;
     assert!(
-        search.contains("rank 1: the range of 'quixote' walked"),
+        search.contains("rank 1: the range of 'quixote' read"),
         "{search}"
     );
     assert!(search.contains("contact_words_idx"), "{search}");

@@ -84,6 +84,20 @@ async fn indexed_words(pool: &PgPool, scope: &Scope) -> (Vec<String>, Vec<String
     (words, vocabulary)
 }
 
+/// Every row of the word index names the contact's previous word in byte order (`prev`, D-025), in every workspace:
+/// what a search reads to list a contact once, under the first of its words in a prefix's range.
+async fn assert_prev_chain(pool: &PgPool) {
+    let wrong: Vec<String> = sqlx::query_scalar(
+        "select w.word || ' after ' || coalesce(w.prev, '-') from contact_words w
+         where w.prev is distinct from (select max(o.word) from contact_words o
+                                        where o.org_id = w.org_id and o.contact_id = w.contact_id and o.word < w.word)",
+    )
+    .fetch_all(pool)
+    .await
+    .expect("contact_words");
+    assert!(wrong.is_empty(), "{wrong:?}");
+}
+
 #[sqlx::test]
 async fn whole_words_come_first_then_word_starts_then_words_it_is_inside(pool: PgPool) {
     let ada = workspace(&pool, "owner@example.com").await;
@@ -103,18 +117,21 @@ async fn whole_words_come_first_then_word_starts_then_words_it_is_inside(pool: P
     add(&pool, &ada, "Ada", "Abbott", None, Some("Abbott Labs")).await;
     add(&pool, &ada, "Granada", "Travel", None, None).await;
     add(&pool, &ada, "Alan", "Turing", None, Some("Bletchley Park")).await;
+    // Two words with "ada" inside: listed once, under the first of them ("canada" before "nevada").
+    add(&pool, &ada, "Nevada", "Canada", None, None).await;
 
     let best = [
         "Ada Abbott",
         "Ada Lovelace",
         "Adalbert Stifter",
         "Adam Smith",
+        "Nevada Canada",
         "Grace Canada",
         "Granada Travel",
     ];
     assert_eq!(search(&pool, &ada, "ada", None, 50).await, best);
     // Page by page, across the line between word starts and words it is inside: the same rows, once each.
-    for limit in [1, 2, 3, 4] {
+    for limit in [1, 2, 3, 4, 5] {
         assert_eq!(
             search(&pool, &ada, "ada", None, limit).await,
             best,
@@ -133,7 +150,7 @@ async fn whole_words_come_first_then_word_starts_then_words_it_is_inside(pool: P
     assert_eq!(search(&pool, &ada, "AD", None, 50).await, best[..4]);
     assert!(search(&pool, &ada, "da", None, 50).await.is_empty());
     // Punctuation alone searches for nothing: the whole table, by name.
-    assert_eq!(search(&pool, &ada, " .@- ", None, 50).await.len(), 7);
+    assert_eq!(search(&pool, &ada, " .@- ", None, 50).await.len(), 8);
 }
 
 #[sqlx::test]
@@ -246,6 +263,7 @@ async fn the_word_index_follows_every_write_and_keeps_nothing_of_a_deleted_conta
         vocabulary,
         ["dq", "dulcinea", "example", "la", "mancha", "quixote"]
     );
+    assert_prev_chain(&pool).await;
 
     // A renamed contact is found by its new name only.
     let input = ContactInput {
@@ -265,6 +283,7 @@ async fn the_word_index_follows_every_write_and_keeps_nothing_of_a_deleted_conta
         search(&pool, &ada, "panza", None, 10).await,
         ["Dulcinea Panza"]
     );
+    assert_prev_chain(&pool).await;
     let (words, vocabulary) = indexed_words(&pool, &ada).await;
     assert!(!words.iter().any(|w| w.starts_with("quixote")), "{words:?}");
     assert!(
@@ -284,6 +303,7 @@ async fn the_word_index_follows_every_write_and_keeps_nothing_of_a_deleted_conta
         .await
         .unwrap();
     assert_eq!(indexed_words(&pool, &ada).await, (vec![], vec![]));
+    assert_prev_chain(&pool).await;
     assert_eq!(indexed_words(&pool, &eve).await.1, ["dulcinea", "toboso"]);
 }
 
@@ -365,4 +385,106 @@ async fn a_cursor_of_another_search_is_a_field_error(pool: PgPool) {
         matches!(replayed, Err(clearview::Error::Validation { .. })),
         "{replayed:?}"
     );
+}
+
+/// Why `contact_search` chose what it ran for a term (its plan lines), as the workspace's transaction sees it.
+async fn plan(pool: &PgPool, scope: &Scope, q: &str, limit: i32) -> String {
+    let mut tx = pool.begin().await.expect("transaction");
+    sqlx::query("select set_config('app.org_id', $1, true)")
+        .bind(scope.org_id.0.to_string())
+        .execute(&mut *tx)
+        .await
+        .expect("workspace");
+    let lines: Vec<String> = sqlx::query_scalar(
+        "select contact_search_plan($1, 'relevance', false, null, null, null, $2)",
+    )
+    .bind(q)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await
+    .expect("plan");
+    lines.join("\n")
+}
+
+/// Several words take the way their rarity together calls for (D-025): a stretch of the driving word's range when the
+/// other words are common among its contacts, the index of word beginnings when they are rare together, the whole
+/// range walked in between. Each way lists every match once, in the same order, page by page.
+#[sqlx::test]
+async fn several_words_find_every_match_whichever_way_is_taken(pool: PgPool) {
+    let ada = workspace(&pool, "owner@example.com").await;
+    // Oldest first: two Abbotts, then 90 Adas of whom every third is a Brown. Within the word "ada", newest first.
+    let mut created = Vec::new();
+    for i in 0..2 {
+        created.push(
+            add(
+                &pool,
+                &ada,
+                "Ada",
+                "Abbott",
+                Some(&format!("ada{i}@abbott.example")),
+                None,
+            )
+            .await,
+        );
+    }
+    for i in 0..90 {
+        let last = if i % 3 == 0 {
+            format!("Brown{i}")
+        } else {
+            format!("Zed{i}")
+        };
+        created.push(add(&pool, &ada, "Ada", &last, None, None).await);
+    }
+    let newest_first = |keep: &dyn Fn(&Contact) -> bool| -> Vec<String> {
+        created
+            .iter()
+            .rev()
+            .filter(|c| keep(c))
+            .map(Contact::full_name)
+            .collect()
+    };
+
+    // Common together: every Ada has a word starting with "a", so the first stretch of "ada" fills the page.
+    let all = newest_first(&|_| true);
+    assert!(
+        plan(&pool, &ada, "ada a", 51)
+            .await
+            .contains("rank 1: a stretch of 51 rows"),
+        "{}",
+        plan(&pool, &ada, "ada a", 51).await
+    );
+    let zeds = newest_first(&|c| c.last_name.starts_with("Zed"));
+    // Rare together: 2 of the 92 Adas; the stretch finds none, the prefix index finds both.
+    let abbotts = newest_first(&|c| c.last_name == "Abbott");
+    assert!(
+        plan(&pool, &ada, "ada abb", 51)
+            .await
+            .contains("prefix index's 2 contacts"),
+        "{}",
+        plan(&pool, &ada, "ada abb", 51).await
+    );
+    // In between: a third are Browns, so the whole range is walked.
+    let browns = newest_first(&|c| c.last_name.starts_with("Brown"));
+    assert!(
+        plan(&pool, &ada, "ada br", 51)
+            .await
+            .contains("rank 1: the range of 'ada' walked"),
+        "{}",
+        plan(&pool, &ada, "ada br", 51).await
+    );
+    for (q, expected) in [
+        ("ada a", &all),
+        ("ada z", &zeds),
+        ("ada abb", &abbotts),
+        ("ada br", &browns),
+        ("ada", &all),
+    ] {
+        for limit in [50, 7, 1] {
+            assert_eq!(
+                &search(&pool, &ada, q, None, limit).await,
+                expected,
+                "{q}, pages of {limit}"
+            );
+        }
+    }
 }
