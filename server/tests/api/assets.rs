@@ -1,6 +1,8 @@
 //! The browser's files: the precompressed copy the request accepts, a year's caching for content-hashed names, and
 //! pages that name the hashed files (D-024).
 
+use std::io::Read;
+
 use sqlx::PgPool;
 
 use crate::common::{Options, TestApp};
@@ -116,4 +118,40 @@ async fn pages_name_the_hashed_script_wasm_and_stylesheet(pool: PgPool) {
         assert!(page.contains(&name), "{name} in {page}");
     }
     assert!(!page.contains("/pkg/clearview.css"), "{page}");
+}
+
+/// Pages are compressed as the browser accepts (Brotli before gzip), and sent as they are to a client that accepts
+/// neither.
+#[sqlx::test]
+async fn pages_are_compressed_as_the_browser_accepts(pool: PgPool) {
+    let app = with_site(pool).await;
+    let (status, headers, plain) = get(&app, "/login", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), "");
+    assert!(plain.contains("Sign in"), "{plain}");
+
+    for (accept, encoding) in [("gzip, deflate, br", "br"), ("gzip", "gzip")] {
+        let res = app
+            .client
+            .get(app.url("/login"))
+            .header("accept-encoding", accept)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(res.status(), 200);
+        assert_eq!(header(res.headers(), "content-encoding"), encoding);
+        let body = res.bytes().await.expect("a body");
+        let mut page = String::new();
+        if encoding == "br" {
+            brotli_decompressor::Decompressor::new(&body[..], 4096)
+                .read_to_string(&mut page)
+                .expect("Brotli");
+        } else {
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_string(&mut page)
+                .expect("gzip");
+        }
+        assert!(body.len() < plain.len(), "{accept}: {} bytes", body.len());
+        assert!(page.contains("Sign in"), "{accept}: {page}");
+    }
 }
