@@ -43,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {runs_script().then(|| view! { <HydrationScripts options/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -51,6 +51,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// Pages whose first visit downloads no script (D-026): they work completely as plain HTML, so the browser fetches
+/// neither the script nor the WASM. Sign-in is one form whose outcome the server renders either way (a wrong password
+/// comes back in the address, a right one redirects), and the bundle it would load is only needed on the next page.
+/// Reached by a link inside the running app, such a page is rendered by the app as every other.
+pub const SCRIPT_FREE_PAGES: &[&str] = &["/login"];
+
+/// Whether the page being rendered loads the app's script: every page but the [`SCRIPT_FREE_PAGES`].
+fn runs_script() -> bool {
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<http::request::Parts>() {
+        return !SCRIPT_FREE_PAGES.contains(&parts.uri.path());
+    }
+    true
 }
 
 /// The stylesheet's address: `/pkg/<name>.<hash>.css` when the site was built with content-hashed names (the `css`

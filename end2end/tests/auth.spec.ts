@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { accessible, expect, test } from "./fixtures";
 
 // A new admin signs up, lands in the app shell, keeps the session across a reload, signs out, and is then sent to the
 // sign-in page by a protected page.
@@ -62,14 +62,23 @@ test("sign up → app shell → reload keeps the session → sign out → protec
   await expect(page.locator(".facts")).toContainText("Analytical Engines");
 });
 
-test("a wrong password gets a clear message and no session", async ({ page }) => {
+// The sign-in page is plain HTML (D-026): a first visit downloads neither the script nor the WASM, and the form works
+// as it is, its message coming back with the page.
+test("a wrong password gets a clear message and no session, on a page that loads no script", async ({ page }) => {
+  const scripts: string[] = [];
+  page.on("request", (req) => {
+    if (/\.(js|wasm)$/.test(new URL(req.url()).pathname)) scripts.push(req.url());
+  });
   await page.goto("/login");
-  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await accessible(page);
   await page.getByLabel("Work e-mail").fill("nobody@example.com");
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toContainText("not right");
   await expect(page).toHaveURL(/\/login/);
+  await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
+  expect(scripts).toEqual([]);
   // Nobody was signed in: a protected page still sends the visitor to sign in.
   await page.goto("/contacts");
   await expect(page).toHaveURL(/\/login\?next=\/contacts$/);

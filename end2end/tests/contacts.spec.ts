@@ -88,7 +88,7 @@ test("the script, the WASM and the stylesheet arrive compressed and are cached f
     const accepted = (await res.request().allHeaders())["accept-encoding"] ?? "";
     seen.set(path, { accepted, headers: res.headers() });
   });
-  await page.goto("/login");
+  await page.goto("/signup");
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await expect.poll(() => seen.size).toBe(3);
   const kinds = [...seen.keys()].map((p) => p.split(".").pop());

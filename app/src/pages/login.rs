@@ -26,7 +26,9 @@ pub fn LoginPage() -> impl IntoView {
                 <div class="brand brand-lg">"Clearview"</div>
                 <h1>"Sign in"</h1>
                 <ActionForm action=action attr:class="form" attr:novalidate="">
-                    <input type="hidden" name="next" prop:value=next/>
+                    // An attribute, not a property: the page is sent without its script (D-026), and the server
+                    // renders attributes only.
+                    <input type="hidden" name="next" value=next/>
                     <label for="login-email">"Work e-mail"</label>
                     <input id="login-email" type="email" name="email" autocomplete="username" required/>
                     <label for="login-password">"Password"</label>

@@ -3,9 +3,10 @@
 
 use std::io::Read;
 
+use leptos::server_fn::ServerFn;
 use sqlx::PgPool;
 
-use crate::common::{Options, TestApp};
+use crate::common::{Options, TestApp, session_cookie};
 
 const HASH: &str = "0123456789abcdef";
 
@@ -108,16 +109,61 @@ async fn hashed_files_are_sent_precompressed_as_accepted_and_cached_for_a_year(p
 #[sqlx::test]
 async fn pages_name_the_hashed_script_wasm_and_stylesheet(pool: PgPool) {
     let app = with_site(pool).await;
-    let (status, _, page) = get(&app, "/login", None).await;
+    let (status, _, page) = get(&app, "/signup", None).await;
     assert_eq!(status, 200);
     for name in [
         format!("/pkg/clearview.{HASH}.css"),
         format!("/pkg/clearview.{HASH}.wasm"),
-        format!("clearview.{HASH}"),
+        format!("/pkg/clearview.{HASH}.js"),
     ] {
         assert!(page.contains(&name), "{name} in {page}");
     }
     assert!(!page.contains("/pkg/clearview.css"), "{page}");
+}
+
+/// The sign-in page is sent without the app's script and WASM (D-026): only its stylesheet. A wrong password comes
+/// back to it as plain HTML with the message, and `next` is in the form as an attribute, so a browser without the
+/// script signs in and lands where it was going.
+#[sqlx::test(migrator = "clearview::db::MIGRATOR")]
+async fn the_sign_in_page_loads_no_script_and_works_without_it(pool: PgPool) {
+    let app = with_site(pool).await;
+    let (status, _, page) = get(&app, "/login?next=/settings", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("/pkg/clearview.{HASH}.css")),
+        "{page}"
+    );
+    for name in [".wasm", ".js", "modulepreload", "hydrate"] {
+        assert!(!page.contains(name), "{name} in {page}");
+    }
+    assert!(page.contains(r#"name="next" value="/settings""#), "{page}");
+
+    // The form posted as a browser without the script posts it: the answer is a redirect back to the page it came
+    // from, which shows why, and still carries `next`.
+    let res = app
+        .client
+        .post(app.url(app::auth::Login::PATH))
+        .header("origin", &app.base)
+        .header("referer", app.url("/login?next=/settings"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "not the password"),
+            ("next", "/settings"),
+        ])
+        .send()
+        .await
+        .expect("the server answers");
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert!(session_cookie(res.headers()).is_none());
+    let back = res.headers()["location"].to_str().expect("an address");
+    let back = back.strip_prefix(&app.base).unwrap_or(back).to_owned();
+    assert!(back.starts_with("/login?next=/settings"), "{back}");
+    let (status, _, page) = get(&app, &back, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"role="alert""#), "{page}");
+    assert!(page.contains("is not right"), "{page}");
+    assert!(page.contains(r#"name="next" value="/settings""#), "{page}");
 }
 
 /// Pages are compressed as the browser accepts (Brotli before gzip), and sent as they are to a client that accepts
