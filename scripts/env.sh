@@ -39,7 +39,8 @@ else
   WASM_CARGO_ARGS=()
   LEPTOS_LIB_ARGS=()
 fi
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg getrandom_backend="wasm_js"'
+# erase_components as in .cargo/config.toml's [build] flags, which these replace for the browser half (D-027).
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg getrandom_backend="wasm_js" --cfg erase_components'
 export PATH="$CLEARVIEW_TOOLS/shims:$CLEARVIEW_TOOLS/bin:$CLEARVIEW_TOOLS/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # Builds never need a database: queries are checked against the committed .sqlx/ data.
 export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
