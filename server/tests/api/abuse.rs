@@ -194,18 +194,16 @@ async fn sign_in_sends_a_person_only_to_paths_of_this_site(pool: PgPool) {
     ];
     for (next, want) in cases {
         let res = app
-            .client
-            .post(app.url(app::auth::Login::PATH))
-            .header("origin", &app.base)
-            .header("accept", "text/html")
-            .form(&[
-                ("email", "ada@example.com"),
-                ("password", "correct horse battery"),
-                ("next", next),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form(
+                app::auth::Login::PATH,
+                "/login",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", next),
+                ],
+            )
+            .await;
         assert!(res.status().is_redirection(), "{next:?}: {}", res.status());
         assert_eq!(res.headers()["location"], want, "{next:?}");
         assert!(

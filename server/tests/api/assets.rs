@@ -141,19 +141,16 @@ async fn the_sign_in_page_loads_no_script_and_works_without_it(pool: PgPool) {
     // The form posted as a browser without the script posts it: the answer is a redirect back to the page it came
     // from, which shows why, and still carries `next`.
     let res = app
-        .client
-        .post(app.url(app::auth::Login::PATH))
-        .header("origin", &app.base)
-        .header("referer", app.url("/login?next=/settings"))
-        .header("accept", "text/html")
-        .form(&[
-            ("email", "nobody@example.com"),
-            ("password", "not the password"),
-            ("next", "/settings"),
-        ])
-        .send()
-        .await
-        .expect("the server answers");
+        .post_form(
+            app::auth::Login::PATH,
+            "/login?next=/settings",
+            &[
+                ("email", "nobody@example.com"),
+                ("password", "not the password"),
+                ("next", "/settings"),
+            ],
+        )
+        .await;
     assert!(res.status().is_redirection(), "{}", res.status());
     assert!(session_cookie(res.headers()).is_none());
     let back = res.headers()["location"].to_str().expect("an address");

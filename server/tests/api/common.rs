@@ -204,6 +204,25 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// A form posted as a browser without the app's script posts it: from the page at `from` (its `Referer`, where a
+    /// refusal is sent back to), accepting HTML, with the app's own `Origin`.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        from: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .header("referer", self.url(from))
+            .header("accept", "text/html")
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("select count(*) from {table}"))
             .fetch_one(&self.pool)
