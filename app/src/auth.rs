@@ -1,4 +1,5 @@
-//! Sign-up, sign-in, sign-out and the workspace switcher: server functions over the same services as `/api/auth/*`.
+//! Sign-up, sign-out and the workspace switcher: server functions over the same services as `/api/auth/*`. Sign-in
+//! is a plain form the server answers itself (`SignInFailure`, D-026).
 
 use clearview::domain::{OrgId, Role};
 use clearview::model::{Membership, Organization, User};
@@ -150,16 +151,26 @@ pub async fn get_me() -> Result<Option<Me>, ApiError> {
     load_me(&cx).await
 }
 
-#[server(prefix = "/fn")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ApiError> {
-    let cx = crate::ctx::Ctx::load()?;
-    let pool = &cx.state.pool;
-    let ip = crate::session::client_ip(&cx.parts, &cx.state.config);
-    let user =
-        clearview::services::users::authenticate(pool, &email, &password, ip.as_deref()).await?;
-    crate::session::sign_in(&cx.session, pool, user.id).await?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
-    Ok(())
+/// A sign-in that did not succeed, as the sign-in page shows it again: the message and the e-mail address as it was
+/// typed (never the password). The server's sign-in handler puts it in the request it renders the page for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFailure {
+    pub email: String,
+    pub message: String,
+}
+
+impl SignInFailure {
+    /// The failure the page being rendered answers, if it answers one.
+    #[cfg(feature = "ssr")]
+    pub fn of_this_request() -> Option<Self> {
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<Self>().cloned())
+    }
+
+    /// In the browser the sign-in page is only ever a fresh one: a form posted from it is answered by the server.
+    #[cfg(not(feature = "ssr"))]
+    pub fn of_this_request() -> Option<Self> {
+        None
+    }
 }
 
 #[server(prefix = "/fn")]

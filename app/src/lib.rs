@@ -54,8 +54,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// Pages whose first visit downloads no script (D-026): they work completely as plain HTML, so the browser fetches
-/// neither the script nor the WASM. Sign-in is one form whose outcome the server renders either way (a wrong password
-/// comes back in the address, a right one redirects), and the bundle it would load is only needed on the next page.
+/// neither the script nor the WASM. Sign-in is one form whose outcome the server renders (a wrong password gets the page
+/// again with the message and the address as typed, a right one a redirect: `server::sign_in`), and the bundle it
+/// would load is only needed on the next page.
 /// Reached by a link inside the running app, such a page is rendered by the app as every other.
 pub const SCRIPT_FREE_PAGES: &[&str] = &["/login"];
 

@@ -76,7 +76,11 @@ test("a wrong password gets a clear message and no session, on a page that loads
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toContainText("not right");
-  await expect(page).toHaveURL(/\/login/);
+  // The page came back with the address as typed and the cursor in the password, at the same address.
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByLabel("Work e-mail")).toHaveValue("nobody@example.com");
+  await expect(page.getByLabel("Password")).toHaveValue("");
+  await expect(page.getByLabel("Password")).toBeFocused();
   await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", "true");
   expect(scripts).toEqual([]);
   // Nobody was signed in: a protected page still sends the visitor to sign in.

@@ -11,5 +11,6 @@ pub mod mailbox;
 pub mod security;
 pub mod seed;
 pub mod session_store;
+pub mod sign_in;
 pub mod telemetry;
 pub mod web;

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use app::state::{AppState, WebConfig};
 use app::{App, shell};
 use axum::Router;
+use axum::extract::State;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
@@ -136,11 +137,33 @@ pub fn app(
     let gate = crate::limits::Gate::new(settings.limits);
 
     let leptos_state = state.clone();
+    // The sign-in page again, for a sign-in that failed: rendered as the page routes render it.
+    let sign_in_page = leptos_axum::render_app_to_stream_with_context(
+        {
+            let state = state.clone();
+            move || {
+                provide_context(state.clone());
+                page_context();
+            }
+        },
+        {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        },
+    );
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, page_context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
+        .route(
+            "/login",
+            post(
+                move |State(state): State<AppState>, req: axum::extract::Request| {
+                    crate::sign_in::answer(state, req, sign_in_page.clone())
+                },
+            ),
+        )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -271,9 +294,7 @@ async fn forget(session: &tower_sessions::Session) {
     }
 }
 
-async fn readyz(
-    axum::extract::State(state): axum::extract::State<AppState>,
-) -> impl axum::response::IntoResponse {
+async fn readyz(State(state): State<AppState>) -> impl axum::response::IntoResponse {
     match sqlx::query_scalar::<_, i32>("select 1")
         .fetch_one(&state.pool)
         .await

@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use leptos::server_fn::ServerFn;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -195,7 +194,7 @@ async fn sign_in_sends_a_person_only_to_paths_of_this_site(pool: PgPool) {
     for (next, want) in cases {
         let res = app
             .post_form(
-                app::auth::Login::PATH,
+                "/login",
                 "/login",
                 &[
                     ("email", "ada@example.com"),
