@@ -43,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
-                {runs_script().then(|| view! { <HydrationScripts options/> })}
+                {runs_script().then(|| view! { <AppScript options=options.clone()/> })}
                 <MetaTags/>
             </head>
             <body>
@@ -69,38 +69,89 @@ fn runs_script() -> bool {
     true
 }
 
-/// The stylesheet's address: `/pkg/<name>.<hash>.css` when the site was built with content-hashed names (the `css`
-/// line of the hash file that `HydrationScripts` reads for the script and the WASM), else `/pkg/<name>.css`.
+/// The app's script, started once the server's page is on screen (D-028). The server sends every page complete; the
+/// browser paints it, and only then fetches the script and the WASM, both at once, and hands the page to the app.
+/// Leptos' `HydrationScripts` preloads both from the `<head>`, where on a slow connection the WASM competes with the
+/// page and its stylesheet for the first paint, and the app's start-up work can run before that paint.
+#[component]
+fn AppScript(options: LeptosOptions) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let script = format!(
+        "({START_APP})({:?},{:?})",
+        asset_href(&options, "js"),
+        asset_href(&options, "wasm")
+    );
+    view! { <script type="module" nonce=nonce>{script}</script> }
+}
+
+/// Starts the app once the browser reports the page's first contentful paint (a browser that does not report paints,
+/// or a hidden tab, which paints nothing, starts at once). The WASM is fetched while the script loads (wasm-bindgen's
+/// `init` takes the pending response); the page is hydrated in a task of its own after the WASM is instantiated, so
+/// neither holds the main thread for the sum of both.
+const START_APP: &str = "(js, wasm) => {
+  let started = false;
+  const start = () => {
+    if (started) return;
+    started = true;
+    const module = fetch(wasm);
+    import(js)
+      .then((app) => app.default({ module_or_path: module }).then(() => app))
+      .then((app) => setTimeout(() => app.hydrate(), 0));
+  };
+  const paints = globalThis.PerformanceObserver?.supportedEntryTypes?.includes('paint');
+  if (!paints || document.visibilityState === 'hidden') return start();
+  new PerformanceObserver((list, observer) => {
+    if (list.getEntriesByName('first-contentful-paint').length) {
+      observer.disconnect();
+      start();
+    }
+  }).observe({ type: 'paint', buffered: true });
+  // A tab hidden before its first paint never paints; it starts when it is hidden.
+  document.addEventListener('visibilitychange', start, { once: true });
+}";
+
+/// The stylesheet's address: see [`asset_href`].
 pub fn stylesheet_href(options: &LeptosOptions) -> String {
+    asset_href(options, "css")
+}
+
+/// The address of the site's `js`, `wasm` or `css` file: `/pkg/<name>.<hash>.<kind>` when the site was built with
+/// content-hashed names (the hash file's `<kind>: <hash>` lines), else `/pkg/<name>.<kind>`.
+pub fn asset_href(options: &LeptosOptions, kind: &str) -> String {
     #[allow(unused_mut, reason = "only the server reads the hash file")]
     let mut name = options.output_name.to_string();
     #[cfg(feature = "ssr")]
     if options.hash_files
-        && let Some(hash) = css_hash(&options.hash_file)
+        && let Some(hash) = asset_hash(&options.hash_file, kind)
     {
         name = format!("{name}.{hash}");
     }
-    format!("/{}/{name}.css", options.site_pkg_dir)
+    format!("/{}/{name}.{kind}", options.site_pkg_dir)
 }
 
-/// The stylesheet's hash from a hash file, read once per file: rendering a page does not touch the disk.
+/// A file's hash from a hash file, which is read once: rendering a page does not touch the disk.
 #[cfg(feature = "ssr")]
-fn css_hash(file: &str) -> Option<String> {
-    static READ: std::sync::Mutex<Vec<(String, Option<String>)>> =
-        std::sync::Mutex::new(Vec::new());
+fn asset_hash(file: &str, kind: &str) -> Option<String> {
+    type Hashes = Vec<(String, String)>;
+    static READ: std::sync::Mutex<Vec<(String, Hashes)>> = std::sync::Mutex::new(Vec::new());
     let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, hash)) = read.iter().find(|(f, _)| f == file) {
-        return hash.clone();
-    }
-    let hash = std::fs::read_to_string(file).ok().and_then(|text| {
-        text.lines().find_map(|line| {
-            line.split_once(':')
-                .filter(|(kind, _)| kind.trim() == "css")
-                .map(|(_, hash)| hash.trim().to_string())
-        })
-    });
-    read.push((file.to_string(), hash.clone()));
-    hash
+    let hashes = match read.iter().position(|(f, _)| f == file) {
+        Some(i) => &read[i].1,
+        None => {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let hashes = text
+                .lines()
+                .filter_map(|line| line.split_once(':'))
+                .map(|(kind, hash)| (kind.trim().to_string(), hash.trim().to_string()))
+                .collect();
+            read.push((file.to_string(), hashes));
+            &read[read.len() - 1].1
+        }
+    };
+    hashes
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, hash)| hash.clone())
 }
 
 /// The page's title, as every `<Title text=…/>` is shown: "… · Clearview". Every title passes through here (the root

@@ -2,8 +2,8 @@
 //! kept by browsers for a year when their names carry their content's hash.
 //!
 //! `scripts/build-site` names the script, the WASM and the stylesheet after their content (`clearview.<hash>.js`),
-//! writes the hashes to `hash.txt` in the site root (the file Leptos' `HydrationScripts` reads) and puts a `.br` and a
-//! `.gz` copy beside every file. A new build is new names, so a cached file can never be stale.
+//! writes the hashes to `hash.txt` in the site root (which the page shell reads: `app::asset_href`) and puts a `.br`
+//! and a `.gz` copy beside every file. A new build is new names, so a cached file can never be stale.
 
 use std::path::Path;
 

@@ -119,6 +119,8 @@ async fn pages_name_the_hashed_script_wasm_and_stylesheet(pool: PgPool) {
         assert!(page.contains(&name), "{name} in {page}");
     }
     assert!(!page.contains("/pkg/clearview.css"), "{page}");
+    // Nothing of the app is preloaded from the head: its script starts once the page is painted (D-028).
+    assert!(!page.contains("preload"), "{page}");
 }
 
 /// The sign-in page is sent without the app's script and WASM (D-026): only its stylesheet. Its form posts to the page
