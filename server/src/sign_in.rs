@@ -61,12 +61,19 @@ where
         Err(e) => e,
     };
     let retry_after = error.retry_after();
+    let refused = matches!(error, clearview::Error::Unauthenticated);
     // The conversion logs an internal cause, once.
     let error = ApiError::from(error);
+    // The API's wording also covers a session that has ended; on this page there is none.
+    let message = if refused {
+        "Your e-mail or password is not right.".to_owned()
+    } else {
+        error.message
+    };
     let mut parts = parts;
     parts.extensions.insert(SignInFailure {
         email: form.email,
-        message: error.message,
+        message,
     });
     let mut res = render(Request::from_parts(parts, Body::empty())).await;
     *res.status_mut() =
