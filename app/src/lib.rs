@@ -8,6 +8,7 @@ pub mod deals;
 pub mod error;
 pub mod pages;
 pub mod pipelines;
+pub mod resource;
 pub mod team;
 pub mod workspace;
 

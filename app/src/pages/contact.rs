@@ -13,6 +13,7 @@ use crate::components::{FieldError, FieldErrors, FormError, Missing, can, format
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
 use crate::pages::timeline::{LogActivityForm, Timeline};
+use crate::resource::resource;
 
 /// Counts the successful results of an action: a signal that changes exactly when something was saved.
 pub fn successes<S>(action: ServerAction<S>) -> Memo<u32>
@@ -41,7 +42,7 @@ pub fn ContactPage() -> impl IntoView {
     let saved = successes(update);
     let deal_created = successes(create_deal);
     let logged = successes(log);
-    let data = Resource::new(
+    let data = resource(
         move || (id.get(), saved.get(), deal_created.get(), logged.get()),
         |(id, _, _, _)| get_contact(id),
     );

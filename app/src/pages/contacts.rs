@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::components::{FieldError, FieldErrors, FormError, can, encode_query_value};
 use crate::contacts::{CreateContact, list_contacts};
+use crate::resource::resource;
 
 /// The contacts table: search as you type, sortable columns, keyset pages. Everything it shows is in the address
 /// (`?q=&sort=&dir=&cursor=`), so a page renders on the server, links can be shared, and it works without JavaScript.
@@ -39,7 +40,7 @@ pub fn ContactsPage() -> impl IntoView {
             n
         }
     });
-    let page = Resource::new(
+    let page = resource(
         move || (q.get(), sort.get(), dir.get(), cursor.get(), saved.get()),
         |(q, sort, dir, cursor, _)| {
             list_contacts(

@@ -14,6 +14,7 @@ use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::pages::contact::successes;
 use crate::pages::timeline::{LogActivityForm, Timeline};
+use crate::resource::resource;
 
 #[component]
 pub fn DealPage() -> impl IntoView {
@@ -25,7 +26,7 @@ pub fn DealPage() -> impl IntoView {
     let saved = successes(update);
     let prob_saved = successes(probability);
     let logged = successes(log);
-    let data = Resource::new(
+    let data = resource(
         move || (id.get(), saved.get(), prob_saved.get(), logged.get()),
         |(id, _, _, _)| get_deal(id),
     );

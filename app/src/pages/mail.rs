@@ -8,13 +8,14 @@ use leptos_meta::Title;
 
 use super::settings::SettingsNav;
 use crate::components::{FormError, LocalTime, can};
+use crate::resource::resource;
 use crate::team::{RetryJob, dev_mailbox_enabled, list_jobs};
 
 #[component]
 pub fn MailPage() -> impl IntoView {
     let retry = ServerAction::<RetryJob>::new();
-    let jobs = Resource::new(move || retry.version().get(), |_| list_jobs(None));
-    let mailbox = Resource::new(|| (), |_| dev_mailbox_enabled());
+    let jobs = resource(move || retry.version().get(), |_| list_jobs(None));
+    let mailbox = resource(|| (), |_| dev_mailbox_enabled());
     let error =
         Signal::derive(move || retry.value().get().and_then(|r| r.err()).map(|e| e.message));
     if !can(Action::ReadJobs) {

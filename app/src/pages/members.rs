@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use super::settings::SettingsNav;
 use super::shell::use_me;
 use crate::components::{FieldError, FieldErrors, FormError, LocalTime, can};
+use crate::resource::resource;
 use crate::team::{
     InviteMember, RemoveMember, ResendInvite, RevokeInvite, SetMemberRole, dev_mailbox_enabled,
     list_invites, list_members,
@@ -23,11 +24,11 @@ pub fn MembersPage() -> impl IntoView {
     let invite = ServerAction::<InviteMember>::new();
     let resend = ServerAction::<ResendInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
-    let members = Resource::new(
+    let members = resource(
         move || (set_role.version().get(), remove.version().get()),
         |_| list_members(),
     );
-    let invites = Resource::new(
+    let invites = resource(
         move || {
             (
                 invite.version().get(),
@@ -43,7 +44,7 @@ pub fn MembersPage() -> impl IntoView {
             }
         },
     );
-    let mailbox = Resource::new(|| (), |_| dev_mailbox_enabled());
+    let mailbox = resource(|| (), |_| dev_mailbox_enabled());
     let member_error = Signal::derive(move || {
         set_role
             .value()

@@ -15,12 +15,13 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::components::{Missing, can, format_money};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
 use crate::pages::contact::{NewDeal, successes};
+use crate::resource::resource;
 
 #[component]
 pub fn PipelinePage() -> impl IntoView {
     let query = use_query_map();
     let pipeline = Memo::new(move |_| query.read().get("pipeline").unwrap_or_default());
-    let data = Resource::new(move || pipeline.get(), get_board);
+    let data = resource(move || pipeline.get(), get_board);
     view! {
         <Title text="Pipeline"/>
         <section class="page page-wide">

@@ -13,6 +13,7 @@ use crate::components::{FormError, can};
 use crate::pipelines::{
     AddStage, CreatePipeline, DeletePipeline, MoveStage, RemoveStage, RenamePipeline, SaveStage,
 };
+use crate::resource::resource;
 use crate::workspace::get_pipelines;
 
 /// Every action of the page, so that any of them refreshes the list and shows its error.
@@ -78,7 +79,7 @@ pub fn PipelinesPage() -> impl IntoView {
         moved: ServerAction::new(),
         remove: ServerAction::new(),
     };
-    let pipelines = Resource::new(move || actions.version(), |_| get_pipelines());
+    let pipelines = resource(move || actions.version(), |_| get_pipelines());
     let error = Signal::derive(move || actions.error());
     if !can(Action::ConfigurePipelines) {
         return view! {
