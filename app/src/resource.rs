@@ -32,7 +32,8 @@ impl<T: DeserializeOwned> Decoder<T> for Json {
     }
 }
 
-/// A resource: `fetcher` runs whenever `source` changes; on the server its first value is written into the page.
+/// A resource: `fetcher` runs whenever `source` changes; on the server its first value is written into the page. A
+/// blocking one, whose first value the page's response waits for, is `Resource::<_, Json>::new_with_options(…, true)`.
 #[track_caller]
 pub fn resource<S, T, Fut>(
     source: impl Fn() -> S + Send + Sync + 'static,
@@ -44,20 +45,6 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     Resource::new_with_options(source, fetcher, false)
-}
-
-/// A blocking resource: the page's response waits for its first value (for what the head or the status depends on).
-#[track_caller]
-pub fn blocking_resource<S, T, Fut>(
-    source: impl Fn() -> S + Send + Sync + 'static,
-    fetcher: impl Fn(S) -> Fut + Send + Sync + 'static,
-) -> Resource<T, Json>
-where
-    S: PartialEq + Clone + Send + Sync + 'static,
-    T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    Fut: Future<Output = T> + Send + 'static,
-{
-    Resource::new_with_options(source, fetcher, true)
 }
 
 #[cfg(test)]

@@ -9,14 +9,14 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::Logout;
 use crate::components::{FieldError, FieldErrors, FormError};
-use crate::resource::blocking_resource;
+use crate::resource::Json;
 use crate::team::{AcceptInvite, preview_invite};
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let preview = blocking_resource(token, preview_invite);
+    let preview = Resource::<_, Json>::new_with_options(token, preview_invite, true);
     let accept = ServerAction::<AcceptInvite>::new();
     let logout = ServerAction::<Logout>::new();
     let input = RwSignal::new(clearview::model::AcceptInput::default());

@@ -4,13 +4,13 @@ use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{Logout, Me, SwitchWorkspace, get_me};
-use crate::resource::blocking_resource;
+use crate::resource::Json;
 
 /// Guards every page behind sign-in: a stranger is sent to the sign-in page, which brings them back afterwards.
 #[component]
 pub fn Protected() -> impl IntoView {
     // Blocking, so the server answers with a redirect (or the full page) rather than a loading state.
-    let me = blocking_resource(|| (), |_| get_me());
+    let me = Resource::<_, Json>::new_with_options(|| (), |_| get_me(), true);
     let location = use_location();
     view! {
         <Suspense fallback=|| view! { <div class="loading" aria-busy="true">"Loading…"</div> }>
