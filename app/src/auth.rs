@@ -151,12 +151,13 @@ pub async fn get_me() -> Result<Option<Me>, ApiError> {
     load_me(&cx).await
 }
 
-/// A sign-in that did not succeed, as the sign-in page shows it again: the message and the e-mail address as it was
-/// typed (never the password). The server's sign-in handler puts it in the request it renders the page for.
+/// A sign-in that did not succeed, as the sign-in page shows it again: the error (its message, and a field's) and the
+/// e-mail address as it was typed (never the password). The server's sign-in handler puts it in the request it renders
+/// the page for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInFailure {
     pub email: String,
-    pub message: String,
+    pub error: ApiError,
 }
 
 impl SignInFailure {

@@ -56,6 +56,24 @@ pub async fn sign_in(
     Ok(memberships)
 }
 
+/// Signs a person in by e-mail address and password, as the sign-in form and `POST /api/auth/login` both do: the
+/// attempt counts against the address and the client (`client_ip`), and a right password gets a fresh session id.
+/// Returns the person and their workspaces.
+pub async fn sign_in_with_password(
+    session: &Session,
+    pool: &PgPool,
+    config: &WebConfig,
+    parts: &Parts,
+    email: &str,
+    password: &str,
+) -> Result<(clearview::model::User, Vec<clearview::model::Membership>)> {
+    let ip = client_ip(parts, config);
+    let user =
+        clearview::services::users::authenticate(pool, email, password, ip.as_deref()).await?;
+    let memberships = sign_in(session, pool, user.id).await?;
+    Ok((user, memberships))
+}
+
 /// Signs out: the session row is deleted, so a replayed cookie finds nothing.
 pub async fn destroy(session: &Session) -> Result<()> {
     session.flush().await.map_err(store_err)

@@ -1,17 +1,19 @@
 //! The sign-in form's answer. The sign-in page runs no script (D-026), so its form is plain HTML posted to the page's
 //! own address. A right e-mail address and password sign the person in (with a fresh session id) and redirect to
-//! `next`. Anything else renders the sign-in page again, in the same response: the message, the e-mail address as it
-//! was typed (never the password), and the status the API gives the same failure — 401, or 429 with `Retry-After`
-//! while the address or the client must wait.
+//! `next`. Anything else renders the sign-in page again, in the same response: the message (and a field's, such as an
+//! address no account can have), the e-mail address as it was typed (never the password), and the status the API
+//! gives the same failure — 401, 422, or 429 with `Retry-After` while the address or the client must wait.
 
 use std::future::Future;
 
 use app::auth::{SignInFailure, safe_next};
 use app::error::ApiError;
 use app::state::AppState;
+use axum::Form;
 use axum::body::Body;
-use axum::extract::{Form, FromRequest, Request};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -28,33 +30,25 @@ pub struct SignInForm {
 }
 
 /// Answers the sign-in form; `render` renders a page for a request, as the page routes do.
-pub async fn answer<R, F>(state: AppState, req: Request, render: R) -> Response
+pub async fn answer<R, F>(
+    State(state): State<AppState>,
+    session: Session,
+    parts: Parts,
+    Form(form): Form<SignInForm>,
+    render: R,
+) -> Response
 where
     R: FnOnce(Request) -> F,
     F: Future<Output = Response>,
 {
-    let (parts, body) = req.into_parts();
-    let form =
-        match Form::<SignInForm>::from_request(Request::from_parts(parts.clone(), body), &state)
-            .await
-        {
-            Ok(Form(form)) => form,
-            Err(rejection) => return rejection.into_response(),
-        };
-    let signed_in = async {
-        let session = parts.extensions.get::<Session>().ok_or_else(|| {
-            clearview::Error::internal("no session layer in front of the sign-in form")
-        })?;
-        let ip = app::session::client_ip(&parts, &state.config);
-        let user = clearview::services::users::authenticate(
-            &state.pool,
-            &form.email,
-            &form.password,
-            ip.as_deref(),
-        )
-        .await?;
-        app::session::sign_in(session, &state.pool, user.id).await
-    }
+    let signed_in = app::session::sign_in_with_password(
+        &session,
+        &state.pool,
+        &state.config,
+        &parts,
+        &form.email,
+        &form.password,
+    )
     .await;
     let error = match signed_in {
         Ok(_) => return Redirect::to(&safe_next(form.next.as_deref())).into_response(),
@@ -63,21 +57,19 @@ where
     let retry_after = error.retry_after();
     let refused = matches!(error, clearview::Error::Unauthenticated);
     // The conversion logs an internal cause, once.
-    let error = ApiError::from(error);
-    // The API's wording also covers a session that has ended; on this page there is none.
-    let message = if refused {
-        "Your e-mail or password is not right.".to_owned()
-    } else {
-        error.message
-    };
+    let mut error = ApiError::from(error);
+    if refused {
+        // The API's wording also covers a session that has ended; on this page there is none.
+        error.message = "Your e-mail or password is not right.".to_owned();
+    }
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut parts = parts;
     parts.extensions.insert(SignInFailure {
         email: form.email,
-        message,
+        error,
     });
     let mut res = render(Request::from_parts(parts, Body::empty())).await;
-    *res.status_mut() =
-        StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *res.status_mut() = status;
     if let Some(secs) = retry_after {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -137,6 +137,10 @@ pub fn app(
     let gate = crate::limits::Gate::new(settings.limits);
 
     let leptos_state = state.clone();
+    let app_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
     // The sign-in page again, for a sign-in that failed: rendered as the page routes render it.
     let sign_in_page = leptos_axum::render_app_to_stream_with_context(
         {
@@ -146,23 +150,15 @@ pub fn app(
                 page_context();
             }
         },
-        {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        },
+        app_shell.clone(),
     );
     let pages = Router::new()
-        .leptos_routes_with_context(&state, routes, page_context, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(&state, routes, page_context, app_shell)
         .route(
             "/login",
-            post(
-                move |State(state): State<AppState>, req: axum::extract::Request| {
-                    crate::sign_in::answer(state, req, sign_in_page.clone())
-                },
-            ),
+            post(move |state, session, parts, form| {
+                crate::sign_in::answer(state, session, parts, form, sign_in_page.clone())
+            }),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

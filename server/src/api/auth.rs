@@ -57,10 +57,15 @@ pub async fn login(
     parts: Parts,
     JsonBody(input): JsonBody<LoginInput>,
 ) -> Result<Json<Value>, ApiError> {
-    let ip = app::session::client_ip(&parts, &state.config);
-    let user =
-        users::authenticate(&state.pool, &input.email, &input.password, ip.as_deref()).await?;
-    let organizations = app::session::sign_in(&session, &state.pool, user.id).await?;
+    let (user, organizations) = app::session::sign_in_with_password(
+        &session,
+        &state.pool,
+        &state.config,
+        &parts,
+        &input.email,
+        &input.password,
+    )
+    .await?;
     Ok(Json(
         json!({ "user": user, "organizations": organizations }),
     ))
