@@ -130,29 +130,21 @@ pub fn asset_href(options: &LeptosOptions, kind: &str) -> String {
     format!("/{}/{name}.{kind}", options.site_pkg_dir)
 }
 
-/// A file's hash from a hash file, which is read once: rendering a page does not touch the disk.
+/// A file's hash from a hash file (its `<kind>: <hash>` lines). Each hash file is read once: rendering a page does not
+/// touch the disk.
 #[cfg(feature = "ssr")]
 fn asset_hash(file: &str, kind: &str) -> Option<String> {
-    type Hashes = Vec<(String, String)>;
-    static READ: std::sync::Mutex<Vec<(String, Hashes)>> = std::sync::Mutex::new(Vec::new());
+    static READ: std::sync::Mutex<std::collections::BTreeMap<String, String>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
     let mut read = READ.lock().unwrap_or_else(|e| e.into_inner());
-    let hashes = match read.iter().position(|(f, _)| f == file) {
-        Some(i) => &read[i].1,
-        None => {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let hashes = text
-                .lines()
-                .filter_map(|line| line.split_once(':'))
-                .map(|(kind, hash)| (kind.trim().to_string(), hash.trim().to_string()))
-                .collect();
-            read.push((file.to_string(), hashes));
-            &read[read.len() - 1].1
-        }
-    };
-    hashes
-        .iter()
-        .find(|(k, _)| k == kind)
-        .map(|(_, hash)| hash.clone())
+    let text = read
+        .entry(file.to_owned())
+        .or_insert_with(|| std::fs::read_to_string(file).unwrap_or_default());
+    text.lines().find_map(|line| {
+        line.split_once(':')
+            .filter(|(k, _)| k.trim() == kind)
+            .map(|(_, hash)| hash.trim().to_owned())
+    })
 }
 
 /// The page's title, as every `<Title text=…/>` is shown: "… · Clearview". Every title passes through here (the root
