@@ -195,7 +195,6 @@ async fn sign_in_sends_a_person_only_to_paths_of_this_site(pool: PgPool) {
         let res = app
             .post_form(
                 "/login",
-                "/login",
                 &[
                     ("email", "ada@example.com"),
                     ("password", "correct horse battery"),

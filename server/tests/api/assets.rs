@@ -149,7 +149,6 @@ async fn the_sign_in_page_loads_no_script_and_works_without_it(pool: PgPool) {
     let res = app
         .post_form(
             "/login?next=/settings",
-            "/login?next=/settings",
             &[
                 ("email", typed),
                 ("password", "not the password"),
@@ -173,6 +172,20 @@ async fn the_sign_in_page_loads_no_script_and_works_without_it(pool: PgPool) {
     for name in [".wasm", ".js", "__err"] {
         assert!(!page.contains(name), "{name} in {page}");
     }
+
+    // An address no account can have is named under its field, and keeps the cursor there.
+    let long = format!("{}@example.com", "a".repeat(300));
+    let res = app
+        .post_form(
+            "/login",
+            &[("email", long.as_str()), ("password", "whatever it is")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.expect("a page");
+    assert!(page.contains(r#"id="login-email-error""#), "{page}");
+    assert!(page.contains("must be a valid address"), "{page}");
+    assert!(page.contains(r#"aria-invalid="true""#), "{page}");
 }
 
 /// A right e-mail address and password posted by the sign-in form sign in, with a fresh session id, and go to `next`;
@@ -181,29 +194,20 @@ async fn the_sign_in_page_loads_no_script_and_works_without_it(pool: PgPool) {
 async fn the_sign_in_form_signs_in_and_goes_to_next(pool: PgPool) {
     let app = with_site(pool).await;
     app.signup("ada@example.com").await;
-    let wrong = app
-        .post_form(
-            "/login?next=/pipeline",
+    let sign_in = async |password: &str| {
+        app.post_form(
             "/login?next=/pipeline",
             &[
                 ("email", "ada@example.com"),
-                ("password", "wrong"),
+                ("password", password),
                 ("next", "/pipeline"),
             ],
         )
-        .await;
+        .await
+    };
+    let wrong = sign_in("wrong").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let res = app
-        .post_form(
-            "/login?next=/pipeline",
-            "/login?next=/pipeline",
-            &[
-                ("email", "ada@example.com"),
-                ("password", "correct horse battery"),
-                ("next", "/pipeline"),
-            ],
-        )
-        .await;
+    let res = sign_in("correct horse battery").await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(res.headers()["location"], "/pipeline");
     let cookie = session_cookie(res.headers()).expect("a session cookie");

@@ -204,18 +204,13 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    /// A form posted as a browser without the app's script posts it: from the page at `from` (its `Referer`, where a
-    /// refusal is sent back to), accepting HTML, with the app's own `Origin`.
-    pub async fn post_form(
-        &self,
-        path: &str,
-        from: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
+    /// A form with no `action` posted as a browser without the app's script posts it: to the page's own address `path`
+    /// (also its `Referer`), accepting HTML, with the app's own `Origin`.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(self.url(path))
             .header("origin", &self.base)
-            .header("referer", self.url(from))
+            .header("referer", self.url(path))
             .header("accept", "text/html")
             .form(fields)
             .send()
