@@ -235,6 +235,98 @@ pub mod local_time {
     }
 }
 
+/// A part of a page that the browser takes over in a task of its own (D-030), so that no single task of a page's start-up
+/// holds the main thread for the whole page. During the first hydration the part stays the server's HTML until a timer
+/// after the hydration pass; then its view is built and hydrated against that HTML. Everywhere else (on the server, or
+/// for a page built in the browser) it is the part as it is. The wrapper is a `div` with `display: contents`, which no
+/// layout sees.
+///
+/// The part must not create resources: a resource reads the data the server sent with the page by its place in the
+/// page's order, and a part built later would take another's place. Pages create theirs before their view.
+#[component]
+pub fn Later(children: Children) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    let children = match later::defer(children) {
+        Ok(placeholder) => return placeholder,
+        Err(children) => children,
+    };
+    view! { <div class="later">{children()}</div> }.into_any()
+}
+
+/// The browser's half of [`Later`], and the page's `data-hydrated` mark, which waits for every deferred part.
+pub mod later {
+    #[cfg(feature = "hydrate")]
+    use leptos::prelude::*;
+    #[cfg(feature = "hydrate")]
+    use std::cell::Cell;
+
+    #[cfg(feature = "hydrate")]
+    thread_local! {
+        /// Deferred parts not taken over yet, and whether the hydration pass itself has ended.
+        static PENDING: Cell<usize> = const { Cell::new(0) };
+        static PASS_DONE: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Marks the page as running (`<body data-hydrated>`, which tests and styles read) once the hydration pass has
+    /// ended and every deferred part has been taken over.
+    pub fn hydration_pass_done() {
+        #[cfg(feature = "hydrate")]
+        {
+            PASS_DONE.with(|d| d.set(true));
+            mark_if_done();
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn mark_if_done() {
+        if PASS_DONE.with(Cell::get)
+            && PENDING.with(Cell::get) == 0
+            && let Some(body) = document().body()
+        {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    }
+
+    /// During the first hydration: a placeholder claiming the part's element, and the part built and hydrated in a
+    /// task of its own. Otherwise the children back, to be built at once.
+    #[cfg(feature = "hydrate")]
+    pub(super) fn defer(children: Children) -> Result<AnyView, Children> {
+        use leptos::tachys::hydration::Cursor;
+        use leptos::tachys::view::{PositionState, RenderHtml};
+        use leptos::wasm_bindgen::JsCast;
+
+        let hydrating = Owner::current_shared_context().is_some_and(|sc| sc.during_hydration());
+        let owner = match Owner::current() {
+            Some(owner) if hydrating => owner,
+            _ => return Err(children),
+        };
+        let node = NodeRef::<leptos::html::Div>::new();
+        PENDING.with(|p| p.set(p.get() + 1));
+        node.on_load(move |div| {
+            set_timeout(
+                move || {
+                    // A page left before its turn came has nothing to take over.
+                    if div.is_connected() {
+                        owner.with(|| {
+                            let cursor = Cursor::new(div.unchecked_into());
+                            let state =
+                                children().hydrate::<true>(&cursor, &PositionState::default());
+                            // The part's effects live as long as its state, and the owner keeps the state.
+                            StoredValue::new_local(state);
+                        });
+                    }
+                    PENDING.with(|p| p.set(p.get() - 1));
+                    mark_if_done();
+                },
+                std::time::Duration::ZERO,
+            );
+        });
+        // A one-element tuple is a view type of its own: when the page around it is rendered again in place (after a
+        // save), the part built then replaces this placeholder and the nodes it claimed, instead of being added inside.
+        Ok((view! { <div class="later" node_ref=node></div> },).into_any())
+    }
+}
+
 /// The signed-in member's role (from the app shell).
 pub fn my_role() -> clearview::domain::Role {
     use_context::<crate::auth::Me>()

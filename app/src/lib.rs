@@ -183,12 +183,9 @@ pub fn escape_html(s: &str) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Set once the WASM has taken over the page; tests and styles can tell a hydrated page from a static one.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+    // `<body data-hydrated>` once the WASM has taken over the page, deferred parts included: tests and styles can tell
+    // a running page from a static one.
+    Effect::new(move |_| components::later::hydration_pass_done());
 
     view! {
         <Title formatter=page_title/>

@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FieldErrors, FormError, Missing, can, format_money};
+use crate::components::{FieldError, FieldErrors, FormError, Later, Missing, can, format_money};
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
 use crate::pages::timeline::{LogActivityForm, Timeline};
@@ -63,11 +63,13 @@ pub fn ContactPage() -> impl IntoView {
                                     <div class="split-main">
                                         <section class="card" aria-labelledby="timeline-title">
                                             <h2 id="timeline-title">"Timeline"</h2>
-                                            <details class="log" open>
-                                                <summary>"Log a call, e-mail, meeting, note or task"</summary>
-                                                <LogActivityForm contact_id=Some(contact_id) action=log/>
-                                            </details>
-                                            <Timeline first=timeline contact_id/>
+                                            <Later>
+                                                <details class="log" open>
+                                                    <summary>"Log a call, e-mail, meeting, note or task"</summary>
+                                                    <LogActivityForm contact_id=Some(contact_id) action=log/>
+                                                </details>
+                                            </Later>
+                                            <Later><Timeline first=timeline contact_id/></Later>
                                         </section>
                                     </div>
                                     <aside class="split-side">
@@ -90,14 +92,16 @@ pub fn ContactPage() -> impl IntoView {
                                                     </ul>
                                                 }.into_any()
                                             }}
-                                            <NewDeal contact_id pipelines action=create_deal/>
+                                            <Later><NewDeal contact_id pipelines action=create_deal/></Later>
                                         </section>
                                         <section class="card">
-                                            <details>
-                                                <summary>"Edit details"</summary>
-                                                <EditContact contact=contact.clone() update/>
-                                            </details>
-                                            <DeleteButton contact/>
+                                            <Later>
+                                                <details>
+                                                    <summary>"Edit details"</summary>
+                                                    <EditContact contact=contact.clone() update/>
+                                                </details>
+                                                <DeleteButton contact/>
+                                            </Later>
                                         </section>
                                     </aside>
                                 </div>

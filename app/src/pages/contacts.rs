@@ -6,7 +6,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Form};
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{FieldError, FieldErrors, FormError, can, encode_query_value};
+use crate::components::{FieldError, FieldErrors, FormError, Later, can, encode_query_value};
 use crate::contacts::{CreateContact, list_contacts};
 use crate::resource::resource;
 
@@ -130,8 +130,10 @@ pub fn ContactsPage() -> impl IntoView {
                 })}
             </header>
             <ImportOutcome/>
-            <NewContact create/>
-            {can(Action::ImportContacts).then(|| view! { <ImportContacts/> })}
+            <Later>
+                <NewContact create/>
+                {can(Action::ImportContacts).then(|| view! { <ImportContacts/> })}
+            </Later>
             <Form method="GET" action="/contacts" attr:class="search" attr:role="search">
                 <label class="visually-hidden" for="contact-search">"Search contacts"</label>
                 <input id="contact-search" type="search" name="q" placeholder="Search name, e-mail or company"
@@ -160,7 +162,7 @@ pub fn ContactsPage() -> impl IntoView {
                         Ok(p) => {
                             let next = p.next_cursor.clone();
                             view! {
-                                <div class="table-wrap card">
+                                <div class="table-wrap card"><Later>
                                     <table class="table contacts-table">
                                         <thead><tr>
                                             {header("Name", ContactSort::Name)}
@@ -187,7 +189,7 @@ pub fn ContactsPage() -> impl IntoView {
                                             }}).collect_view()}
                                         </tbody>
                                     </table>
-                                </div>
+                                </Later></div>
                                 <nav class="pager" aria-label="Pages">
                                     <Show when=move || cursor.get().is_some()>
                                         <A href=move || href(&q.get(), sort.get(), dir.get(), None)>"« First page"</A>

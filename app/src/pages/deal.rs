@@ -9,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use crate::activities::LogActivity;
-use crate::components::{FieldError, FormError, Missing, can, format_money};
+use crate::components::{FieldError, FormError, Later, Missing, can, format_money};
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::pages::contact::successes;
@@ -41,6 +41,7 @@ pub fn DealPage() -> impl IntoView {
                             let deal_id = data.deal.id;
                             let crumb = format!("/pipeline?pipeline={}", data.pipeline.id);
                             let crumb_name = data.pipeline.name.clone();
+                            let (timeline, contact_id) = (data.timeline.clone(), data.deal.contact_id);
                             view! {
                                 <Title text=data.deal.title.clone()/>
                                 <nav class="crumbs" aria-label="Breadcrumb">
@@ -51,18 +52,22 @@ pub fn DealPage() -> impl IntoView {
                                     <div class="split-main">
                                         <section class="card" aria-labelledby="timeline-title">
                                             <h2 id="timeline-title">"Timeline"</h2>
-                                            <details class="log" open>
-                                                <summary>"Log a call, e-mail, meeting, note or task"</summary>
-                                                <LogActivityForm deal_id=Some(deal_id) contact_id=data.deal.contact_id action=log/>
-                                            </details>
-                                            <Timeline first=data.timeline.clone() deal_id/>
+                                            <Later>
+                                                <details class="log" open>
+                                                    <summary>"Log a call, e-mail, meeting, note or task"</summary>
+                                                    <LogActivityForm deal_id=Some(deal_id) contact_id action=log/>
+                                                </details>
+                                            </Later>
+                                            <Later><Timeline first=timeline deal_id/></Later>
                                         </section>
                                     </div>
                                     <aside class="split-side">
                                         <section class="card">
                                             <h2>"Details"</h2>
-                                            <EditDeal data=data.clone() update/>
-                                            <DeleteDealButton deal=data.deal.clone()/>
+                                            <Later>
+                                                <EditDeal data=data.clone() update/>
+                                                <DeleteDealButton deal=data.deal.clone()/>
+                                            </Later>
                                         </section>
                                     </aside>
                                 </div>

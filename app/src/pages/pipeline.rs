@@ -12,7 +12,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::components::{Missing, can, format_money};
+use crate::components::{Later, Missing, can, format_money};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
 use crate::pages::contact::{NewDeal, successes};
 use crate::resource::resource;
@@ -223,7 +223,7 @@ fn BoardView(data: BoardData) -> impl IntoView {
                     <noscript><button type="submit" class="btn">"Show"</button></noscript>
                 </Form>
             })}
-            <NewDeal pipelines=pipelines.clone() action=create/>
+            <Later><NewDeal pipelines=pipelines.clone() action=create/></Later>
         </header>
         <p class="visually-hidden" role="status" aria-live="polite">{move || announce.get()}</p>
         <Show when=move || message.get().is_some()>
@@ -486,6 +486,7 @@ fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
             }
             on:drop=on_drop>
             {head}
+            <Later>
             <ul class="cards" role="list"
                 on:scroll=move |ev| {
                     use leptos::wasm_bindgen::JsCast;
@@ -511,6 +512,7 @@ fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
             <Show when=move || col.with(|c| c.as_ref().is_some_and(|c| c.deals.is_empty()))>
                 <p class="muted column-empty">"No deals"</p>
             </Show>
+            </Later>
         </div>
     }
     .into_any()
