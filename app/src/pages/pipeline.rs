@@ -485,8 +485,8 @@ fn Column(stage: StageId, ctx: BoardState) -> impl IntoView {
                 }
             }
             on:drop=on_drop>
-            {head}
             <Later>
+            {head}
             <ul class="cards" role="list"
                 on:scroll=move |ev| {
                     use leptos::wasm_bindgen::JsCast;
