@@ -302,6 +302,15 @@ pub mod later {
         };
         let node = NodeRef::<leptos::html::Div>::new();
         PENDING.with(|p| p.set(p.get() + 1));
+        // Counted off once: when the part has been taken over, or when the page around it goes first.
+        let settled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let settle = move || {
+            if !settled.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                PENDING.with(|p| p.set(p.get() - 1));
+                mark_if_done();
+            }
+        };
+        on_cleanup(settle.clone());
         node.on_load(move |div| {
             set_timeout(
                 move || {
@@ -315,8 +324,7 @@ pub mod later {
                             StoredValue::new_local(state);
                         });
                     }
-                    PENDING.with(|p| p.set(p.get() - 1));
-                    mark_if_done();
+                    settle();
                 },
                 std::time::Duration::ZERO,
             );
