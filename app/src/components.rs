@@ -267,8 +267,8 @@ pub mod later {
         static PASS_DONE: Cell<bool> = const { Cell::new(false) };
     }
 
-    /// Marks the page as running (`<body data-hydrated>`, which tests and styles read) once the hydration pass has
-    /// ended and every deferred part has been taken over.
+    /// Marks the page as running (`<body data-hydrated>`, which the browser journeys wait for) once the hydration pass
+    /// has ended and every deferred part has been taken over.
     pub fn hydration_pass_done() {
         #[cfg(feature = "hydrate")]
         {

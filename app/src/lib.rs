@@ -183,8 +183,8 @@ pub fn escape_html(s: &str) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // `<body data-hydrated>` once the WASM has taken over the page, deferred parts included: tests and styles can tell
-    // a running page from a static one.
+    // `<body data-hydrated>` once the WASM has taken over the page, deferred parts included: the browser journeys tell a
+    // running page from a static one by it.
     Effect::new(move |_| components::later::hydration_pass_done());
 
     view! {
