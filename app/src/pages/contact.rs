@@ -12,7 +12,7 @@ use crate::activities::LogActivity;
 use crate::components::{FieldError, FieldErrors, FormError, Later, Missing, can, format_money};
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
-use crate::pages::timeline::{LogActivityForm, Timeline};
+use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
 
 /// Counts the successful results of an action: a signal that changes exactly when something was saved.
@@ -61,16 +61,7 @@ pub fn ContactPage() -> impl IntoView {
                                 <ContactHeader contact=contact.clone()/>
                                 <div class="split">
                                     <div class="split-main">
-                                        <section class="card" aria-labelledby="timeline-title">
-                                            <h2 id="timeline-title">"Timeline"</h2>
-                                            <Later>
-                                                <details class="log" open>
-                                                    <summary>"Log a call, e-mail, meeting, note or task"</summary>
-                                                    <LogActivityForm contact_id=Some(contact_id) action=log/>
-                                                </details>
-                                            </Later>
-                                            <Later><Timeline first=timeline contact_id/></Later>
-                                        </section>
+                                        <TimelineCard first=timeline deal_id=None contact_id=Some(contact_id) action=log/>
                                     </div>
                                     <aside class="split-side">
                                         <section class="card" aria-labelledby="deals-title">

@@ -13,7 +13,7 @@ use crate::components::{FieldError, FormError, Later, Missing, can, format_money
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::pages::contact::successes;
-use crate::pages::timeline::{LogActivityForm, Timeline};
+use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
 
 #[component]
@@ -41,7 +41,6 @@ pub fn DealPage() -> impl IntoView {
                             let deal_id = data.deal.id;
                             let crumb = format!("/pipeline?pipeline={}", data.pipeline.id);
                             let crumb_name = data.pipeline.name.clone();
-                            let (timeline, contact_id) = (data.timeline.clone(), data.deal.contact_id);
                             view! {
                                 <Title text=data.deal.title.clone()/>
                                 <nav class="crumbs" aria-label="Breadcrumb">
@@ -50,16 +49,7 @@ pub fn DealPage() -> impl IntoView {
                                 <DealHeader data=data.clone() probability/>
                                 <div class="split">
                                     <div class="split-main">
-                                        <section class="card" aria-labelledby="timeline-title">
-                                            <h2 id="timeline-title">"Timeline"</h2>
-                                            <Later>
-                                                <details class="log" open>
-                                                    <summary>"Log a call, e-mail, meeting, note or task"</summary>
-                                                    <LogActivityForm deal_id=Some(deal_id) contact_id action=log/>
-                                                </details>
-                                            </Later>
-                                            <Later><Timeline first=timeline deal_id/></Later>
-                                        </section>
+                                        <TimelineCard first=data.timeline.clone() deal_id=Some(deal_id) contact_id=data.deal.contact_id action=log/>
                                     </div>
                                     <aside class="split-side">
                                         <section class="card">

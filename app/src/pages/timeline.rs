@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use serde_json::Value;
 
 use crate::activities::{ActivityFields, LogActivity, list_activities};
-use crate::components::{FieldError, FieldErrors, FormError, LocalTime, local_time};
+use crate::components::{FieldError, FieldErrors, FormError, Later, LocalTime, local_time};
 
 fn id_text<T: ToString>(id: Option<T>) -> String {
     id.map(|i| i.to_string()).unwrap_or_default()
@@ -104,13 +104,39 @@ fn entry(a: Activity, show_deal: bool) -> impl IntoView {
     }
 }
 
-/// A timeline, newest first: the first page comes with the page's data (rendered on the server), older entries on
-/// request.
+/// The timeline card of a deal's or a contact's page: the form that logs an activity, then the activities, newest
+/// first. Each is taken over after the rest of the page (D-030). On a deal's page `deal_id` is the deal and
+/// `contact_id` its contact, if it has one (a logged activity is filed under both, and the timeline is the deal's); on a
+/// contact's page `deal_id` is `None`.
 #[component]
-pub fn Timeline(
+pub fn TimelineCard(
     first: Page<Activity>,
-    #[prop(optional)] deal_id: Option<DealId>,
-    #[prop(optional)] contact_id: Option<ContactId>,
+    deal_id: Option<DealId>,
+    contact_id: Option<ContactId>,
+    action: ServerAction<LogActivity>,
+) -> impl IntoView {
+    let listed_contact = if deal_id.is_some() { None } else { contact_id };
+    view! {
+        <section class="card" aria-labelledby="timeline-title">
+            <h2 id="timeline-title">"Timeline"</h2>
+            <Later>
+                <details class="log" open>
+                    <summary>"Log a call, e-mail, meeting, note or task"</summary>
+                    <LogActivityForm deal_id contact_id action/>
+                </details>
+            </Later>
+            <Later><Timeline first deal_id contact_id=listed_contact/></Later>
+        </section>
+    }
+}
+
+/// A timeline, newest first, of a deal or else a contact: the first page comes with the page's data (rendered on the
+/// server), older entries on request.
+#[component]
+fn Timeline(
+    first: Page<Activity>,
+    deal_id: Option<DealId>,
+    contact_id: Option<ContactId>,
 ) -> impl IntoView {
     let older = RwSignal::new(Vec::<Activity>::new());
     let next = RwSignal::new(first.next_cursor.clone());
@@ -160,9 +186,9 @@ fn set_when(f: &mut ActivityFields, value: String) {
 /// "Log activity": the kind decides which details are asked for; each is checked in the browser with the same
 /// rules the server applies, and the server's answer is shown field by field.
 #[component]
-pub fn LogActivityForm(
-    #[prop(optional_no_strip)] deal_id: Option<DealId>,
-    #[prop(optional_no_strip)] contact_id: Option<ContactId>,
+fn LogActivityForm(
+    deal_id: Option<DealId>,
+    contact_id: Option<ContactId>,
     action: ServerAction<LogActivity>,
 ) -> impl IntoView {
     let blank = move || ActivityFields {
