@@ -6,6 +6,7 @@ pub mod components;
 pub mod contacts;
 pub mod deals;
 pub mod error;
+pub mod form;
 pub mod pages;
 pub mod pipelines;
 pub mod resource;

@@ -12,15 +12,15 @@ use crate::activities::LogActivity;
 use crate::components::{FieldError, FieldErrors, FormError, Later, Missing, can, format_money};
 use crate::contacts::{ContactData, DeleteContact, UpdateContact, get_contact};
 use crate::deals::CreateDeal;
+use crate::form::{PostAction, PostForm};
 use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
 
 /// Counts the successful results of an action: a signal that changes exactly when something was saved.
-pub fn successes<S>(action: ServerAction<S>) -> Memo<u32>
+pub fn successes<S>(action: PostAction<S>) -> Memo<u32>
 where
-    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S: leptos::server_fn::ServerFn + 'static,
     S::Output: Clone + Send + Sync + 'static,
-    S::Error: Clone + Send + Sync + 'static,
 {
     Memo::new(move |prev: Option<&u32>| {
         let n = prev.copied().unwrap_or(0);
@@ -36,9 +36,9 @@ where
 pub fn ContactPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let update = ServerAction::<UpdateContact>::new();
-    let create_deal = ServerAction::<CreateDeal>::new();
-    let log = ServerAction::<LogActivity>::new();
+    let update = PostAction::<UpdateContact>::new();
+    let create_deal = PostAction::<CreateDeal>::new();
+    let log = PostAction::<LogActivity>::new();
     let saved = successes(update);
     let deal_created = successes(create_deal);
     let logged = successes(log);
@@ -132,7 +132,7 @@ fn ContactHeader(contact: Contact) -> impl IntoView {
 
 /// The edit form, checked in the browser with the shared rules; it carries the version it was based on.
 #[component]
-fn EditContact(contact: Contact, update: ServerAction<UpdateContact>) -> impl IntoView {
+fn EditContact(contact: Contact, update: PostAction<UpdateContact>) -> impl IntoView {
     let input = RwSignal::new(ContactInput {
         first_name: contact.first_name.clone(),
         last_name: contact.last_name.clone(),
@@ -167,7 +167,7 @@ fn EditContact(contact: Contact, update: ServerAction<UpdateContact>) -> impl In
         }
     };
     view! {
-        <ActionForm action=update attr:class="form" attr:novalidate="">
+        <PostForm action=update attr:class="form" attr:novalidate="">
             <input type="hidden" name="id" value=contact.id.to_string()/>
             <input type="hidden" name="version" value=contact.version.to_string()/>
             {field("first_name", "First name", "text", Some(contact.first_name.clone()), |i, v| i.first_name = v)}
@@ -181,7 +181,7 @@ fn EditContact(contact: Contact, update: ServerAction<UpdateContact>) -> impl In
                 <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()
                     on:click=move |_| errors.submit()>"Save changes"</button>
             </div>
-        </ActionForm>
+        </PostForm>
     }
     .into_any()
 }
@@ -189,10 +189,10 @@ fn EditContact(contact: Contact, update: ServerAction<UpdateContact>) -> impl In
 /// Managers and admins may delete a contact; the page asks before it does.
 #[component]
 fn DeleteButton(contact: Contact) -> impl IntoView {
-    let delete = ServerAction::<DeleteContact>::new();
+    let delete = PostAction::<DeleteContact>::new();
     let name = contact.full_name();
     can(Action::DeleteContact).then(|| view! {
-        <ActionForm action=delete attr:class="danger-zone"
+        <PostForm action=delete attr:class="danger-zone"
             on:submit=move |ev| {
                 let ok = window()
                     .confirm_with_message(&format!("Delete {name}? Their deals stay, without a contact."))
@@ -204,7 +204,7 @@ fn DeleteButton(contact: Contact) -> impl IntoView {
             <input type="hidden" name="id" value=contact.id.to_string()/>
             <button type="submit" class="btn btn-danger">"Delete contact"</button>
             <FormError message=Signal::derive(move || delete.value().get().and_then(|r| r.err()).map(|e| e.message))/>
-        </ActionForm>
+        </PostForm>
     })
 }
 
@@ -213,7 +213,7 @@ fn DeleteButton(contact: Contact) -> impl IntoView {
 pub fn NewDeal(
     #[prop(optional)] contact_id: Option<ContactId>,
     pipelines: Vec<Pipeline>,
-    action: ServerAction<CreateDeal>,
+    action: PostAction<CreateDeal>,
 ) -> impl IntoView {
     let server_error = move || action.value().get().and_then(|r| r.err());
     let field_error = move |name: &'static str| {
@@ -234,7 +234,7 @@ pub fn NewDeal(
     view! {
         <details class="new-deal">
             <summary class="btn">"New deal"</summary>
-            <ActionForm action node_ref=form attr:class="form" attr:novalidate="">
+            <PostForm action node_ref=form attr:class="form" attr:novalidate="">
                 <input type="hidden" name="contact_id" value=contact_id.map(|c| c.to_string()).unwrap_or_default()/>
                 <input type="hidden" name="pipeline_id" value=""/>
                 <div class="field">
@@ -275,7 +275,7 @@ pub fn NewDeal(
                     <FormError message=Signal::derive(move || server_error().filter(|e| e.fields.is_empty()).map(|e| e.message))/>
                     <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>"Create deal"</button>
                 </div>
-            </ActionForm>
+            </PostForm>
         </details>
         <Show when=move || created().is_some()>
             <p class="notice" role="status">

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::components::{FieldError, FieldErrors, FormError, Later, can, encode_query_value};
 use crate::contacts::{CreateContact, list_contacts};
+use crate::form::{PostAction, PostForm};
 use crate::resource::resource;
 
 /// The contacts table: search as you type, sortable columns, keyset pages. Everything it shows is in the address
@@ -30,7 +31,7 @@ pub fn ContactsPage() -> impl IntoView {
         }
         .order()
     });
-    let create = ServerAction::<CreateContact>::new();
+    let create = PostAction::<CreateContact>::new();
     // Bumped by each successful save, so the table reloads then and not after a refused one.
     let saved = Memo::new(move |previous: Option<&u32>| {
         let n = previous.copied().unwrap_or(0);
@@ -209,7 +210,7 @@ pub fn ContactsPage() -> impl IntoView {
 
 /// "New contact": checked field by field in the browser with the same rules the server applies.
 #[component]
-fn NewContact(create: ServerAction<CreateContact>) -> impl IntoView {
+fn NewContact(create: PostAction<CreateContact>) -> impl IntoView {
     let input = RwSignal::new(ContactInput::default());
     let local = Memo::new(move |_| match ValidContact::parse(&input.read()) {
         Ok(_) => Default::default(),
@@ -260,7 +261,7 @@ fn NewContact(create: ServerAction<CreateContact>) -> impl IntoView {
             <summary class="btn btn-primary">
                 "New contact"
             </summary>
-            <ActionForm action=create node_ref=form attr:class="form form-grid" attr:novalidate="">
+            <PostForm action=create node_ref=form attr:class="form form-grid" attr:novalidate="">
                 {field("contact-first-name", "first_name", "First name", "text", |i, v| i.first_name = v)}
                 {field("contact-last-name", "last_name", "Last name", "text", |i, v| i.last_name = v)}
                 {field("contact-email", "email", "E-mail", "email", |i, v| i.email = Some(v))}
@@ -275,7 +276,7 @@ fn NewContact(create: ServerAction<CreateContact>) -> impl IntoView {
                         {move || if create.pending().get() { "Saving…" } else { "Save contact" }}
                     </button>
                 </div>
-            </ActionForm>
+            </PostForm>
         </details>
         <Show when=move || created().is_some()>
             <p class="notice" role="status">{created}</p>

@@ -12,6 +12,7 @@ use crate::activities::LogActivity;
 use crate::components::{FieldError, FormError, Later, Missing, can, format_money};
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
+use crate::form::{PostAction, PostForm};
 use crate::pages::contact::successes;
 use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
@@ -20,9 +21,9 @@ use crate::resource::resource;
 pub fn DealPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
-    let update = ServerAction::<UpdateDeal>::new();
-    let probability = ServerAction::<SetProbability>::new();
-    let log = ServerAction::<LogActivity>::new();
+    let update = PostAction::<UpdateDeal>::new();
+    let probability = PostAction::<SetProbability>::new();
+    let log = PostAction::<LogActivity>::new();
     let saved = successes(update);
     let prob_saved = successes(probability);
     let logged = successes(log);
@@ -89,7 +90,7 @@ fn conflict_or_message(e: &ApiError) -> AnyView {
 }
 
 #[component]
-fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl IntoView {
+fn DealHeader(data: DealData, probability: PostAction<SetProbability>) -> impl IntoView {
     let d = data.deal.clone();
     let manager = can(Action::SetDealProbability);
     let amount = d.amount.map(|m| format_money(m.amount_minor, m.currency));
@@ -122,7 +123,7 @@ fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl
                 {d.lost_reason.clone().map(|r| view! { <div><dt>"Lost because"</dt><dd>{r}</dd></div> })}
             </dl>
             {(manager && d.stage_kind == StageKind::Open).then(|| view! {
-                <ActionForm action=probability attr:class="inline-form probability-form" attr:novalidate="">
+                <PostForm action=probability attr:class="inline-form probability-form" attr:novalidate="">
                     <input type="hidden" name="id" value=d.id.to_string()/>
                     <input type="hidden" name="version" value=d.version.to_string()/>
                     <label for="deal-probability-input">"Win probability (%)"</label>
@@ -133,7 +134,7 @@ fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl
                     <button type="submit" class="btn" disabled=move || probability.pending().get()>"Set"</button>
                     <FieldError message=Signal::derive(move || prob_error().and_then(|e| e.field("probability"))) id="deal-probability-error"/>
                     {move || prob_error().filter(|e| e.fields.is_empty()).map(|e| conflict_or_message(&e))}
-                </ActionForm>
+                </PostForm>
             })}
         </header>
     }
@@ -142,7 +143,7 @@ fn DealHeader(data: DealData, probability: ServerAction<SetProbability>) -> impl
 
 /// The deal form. Every save carries the version it was based on: a stale one is a conflict, never an overwrite.
 #[component]
-fn EditDeal(data: DealData, update: ServerAction<UpdateDeal>) -> impl IntoView {
+fn EditDeal(data: DealData, update: PostAction<UpdateDeal>) -> impl IntoView {
     let d: Deal = data.deal.clone();
     let err = move || update.value().get().and_then(|r| r.err());
     let field_error =
@@ -156,7 +157,7 @@ fn EditDeal(data: DealData, update: ServerAction<UpdateDeal>) -> impl IntoView {
         .collect();
     let is_lost = move || lost_ids.contains(&stage.get());
     view! {
-        <ActionForm action=update attr:class="form" attr:novalidate="">
+        <PostForm action=update attr:class="form" attr:novalidate="">
             <input type="hidden" name="id" value=d.id.to_string()/>
             <input type="hidden" name="version" value=d.version.to_string()/>
             <div class="field">
@@ -215,17 +216,17 @@ fn EditDeal(data: DealData, update: ServerAction<UpdateDeal>) -> impl IntoView {
                 {move || err().filter(|e| e.fields.is_empty()).map(|e| conflict_or_message(&e))}
                 <button type="submit" class="btn btn-primary" disabled=move || update.pending().get()>"Save deal"</button>
             </div>
-        </ActionForm>
+        </PostForm>
     }
     .into_any()
 }
 
 #[component]
 fn DeleteDealButton(deal: Deal) -> impl IntoView {
-    let delete = ServerAction::<DeleteDeal>::new();
+    let delete = PostAction::<DeleteDeal>::new();
     let title = deal.title.clone();
     can(Action::DeleteDeal).then(|| view! {
-        <ActionForm action=delete attr:class="danger-zone"
+        <PostForm action=delete attr:class="danger-zone"
             on:submit=move |ev| {
                 if !window().confirm_with_message(&format!("Delete the deal “{title}” and its activities?")).unwrap_or(false) {
                     ev.prevent_default();
@@ -234,6 +235,6 @@ fn DeleteDealButton(deal: Deal) -> impl IntoView {
             <input type="hidden" name="id" value=deal.id.to_string()/>
             <button type="submit" class="btn btn-danger">"Delete deal"</button>
             <FormError message=Signal::derive(move || delete.value().get().and_then(|r| r.err()).map(|e| e.message))/>
-        </ActionForm>
+        </PostForm>
     })
 }

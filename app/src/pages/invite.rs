@@ -9,6 +9,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::Logout;
 use crate::components::{FieldError, FieldErrors, FormError};
+use crate::form::{PostAction, PostForm};
 use crate::resource::Json;
 use crate::team::{AcceptInvite, preview_invite};
 
@@ -17,8 +18,8 @@ pub fn InvitePage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
     let preview = Resource::<_, Json>::new_with_options(token, preview_invite, true);
-    let accept = ServerAction::<AcceptInvite>::new();
-    let logout = ServerAction::<Logout>::new();
+    let accept = PostAction::<AcceptInvite>::new();
+    let logout = PostAction::<Logout>::new();
     let input = RwSignal::new(clearview::model::AcceptInput::default());
     // The new account's fields, checked with the rules the server enforces (shown once a field was left or the form
     // sent).
@@ -59,23 +60,23 @@ pub fn InvitePage() -> impl IntoView {
                                 let what = format!("You are invited to {} as a {}.", p.organization, p.role.label().to_lowercase());
                                 let form = match signed_in {
                                     Some(email) if email.eq_ignore_ascii_case(&p.email) => view! {
-                                        <ActionForm action=accept attr:class="form">
+                                        <PostForm action=accept attr:class="form">
                                             <input type="hidden" name="token" value=token()/>
                                             <p>"You are signed in as " <strong>{email}</strong> "."</p>
                                             <FormError message=errors.form()/>
                                             <button type="submit" class="btn btn-primary">{format!("Join {}", p.organization)}</button>
-                                        </ActionForm>
+                                        </PostForm>
                                     }.into_any(),
                                     Some(email) => view! {
                                         <p class="form-error" role="alert">
                                             {format!("This invitation is for {}, but you are signed in as {email}. Sign out, then open the link again.", p.email)}
                                         </p>
-                                        <ActionForm action=logout attr:class="form">
+                                        <PostForm action=logout attr:class="form">
                                             <button type="submit" class="btn">"Sign out"</button>
-                                        </ActionForm>
+                                        </PostForm>
                                     }.into_any(),
                                     None if p.has_account => view! {
-                                        <ActionForm action=accept attr:class="form" attr:novalidate="">
+                                        <PostForm action=accept attr:class="form" attr:novalidate="">
                                             <input type="hidden" name="token" value=token()/>
                                             <p>"Sign in as " <strong>{p.email.clone()}</strong> " to join."</p>
                                             <label for="accept-password">"Password"</label>
@@ -84,10 +85,10 @@ pub fn InvitePage() -> impl IntoView {
                                             <FieldError message=errors.of("password") id="accept-password-error"/>
                                             <FormError message=errors.form()/>
                                             <button type="submit" class="btn btn-primary" disabled=move || accept.pending().get()>"Sign in and join"</button>
-                                        </ActionForm>
+                                        </PostForm>
                                     }.into_any(),
                                     None => view! {
-                                        <ActionForm action=accept attr:class="form" attr:novalidate=""
+                                        <PostForm action=accept attr:class="form" attr:novalidate=""
                                             on:submit=move |_| errors.submit()>
                                             <input type="hidden" name="token" value=token()/>
                                             <p>"Create your account for " <strong>{p.email.clone()}</strong> "."</p>
@@ -110,7 +111,7 @@ pub fn InvitePage() -> impl IntoView {
                                             <button type="submit" class="btn btn-primary" disabled=move || accept.pending().get()>
                                                 "Create account and join"
                                             </button>
-                                        </ActionForm>
+                                        </PostForm>
                                     }.into_any(),
                                 };
                                 view! { <h1>{heading}</h1><p class="muted">{what}</p>{form} }.into_any()

@@ -8,12 +8,13 @@ use leptos_meta::Title;
 
 use super::settings::SettingsNav;
 use crate::components::{FormError, LocalTime, can};
+use crate::form::{PostAction, PostForm};
 use crate::resource::resource;
 use crate::team::{RetryJob, dev_mailbox_enabled, list_jobs};
 
 #[component]
 pub fn MailPage() -> impl IntoView {
-    let retry = ServerAction::<RetryJob>::new();
+    let retry = PostAction::<RetryJob>::new();
     let jobs = resource(move || retry.version().get(), |_| list_jobs(None));
     let mailbox = resource(|| (), |_| dev_mailbox_enabled());
     let error =
@@ -77,10 +78,10 @@ pub fn MailPage() -> impl IntoView {
                                             <td><LocalTime at=j.created_at/></td>
                                             <td>
                                                 {(j.status == JobStatus::Dead).then(|| view! {
-                                                    <ActionForm action=retry attr:class="form-inline">
+                                                    <PostForm action=retry attr:class="form-inline">
                                                         <input type="hidden" name="id" value=j.id.to_string()/>
                                                         <button type="submit" class="btn btn-small">"Retry"</button>
-                                                    </ActionForm>
+                                                    </PostForm>
                                                 })}
                                             </td>
                                         </tr>

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use super::settings::SettingsNav;
 use super::shell::use_me;
 use crate::components::{FieldError, FieldErrors, FormError, LocalTime, can};
+use crate::form::{PostAction, PostForm};
 use crate::resource::resource;
 use crate::team::{
     InviteMember, RemoveMember, ResendInvite, RevokeInvite, SetMemberRole, dev_mailbox_enabled,
@@ -19,11 +20,11 @@ use crate::team::{
 pub fn MembersPage() -> impl IntoView {
     let me = use_me();
     let admin = can(Action::ManageMembers);
-    let set_role = ServerAction::<SetMemberRole>::new();
-    let remove = ServerAction::<RemoveMember>::new();
-    let invite = ServerAction::<InviteMember>::new();
-    let resend = ServerAction::<ResendInvite>::new();
-    let revoke = ServerAction::<RevokeInvite>::new();
+    let set_role = PostAction::<SetMemberRole>::new();
+    let remove = PostAction::<RemoveMember>::new();
+    let invite = PostAction::<InviteMember>::new();
+    let resend = PostAction::<ResendInvite>::new();
+    let revoke = PostAction::<RevokeInvite>::new();
     let members = resource(
         move || (set_role.version().get(), remove.version().get()),
         |_| list_members(),
@@ -97,7 +98,7 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>
                                                     {if admin {
                                                         view! {
-                                                            <ActionForm action=set_role attr:class="form-inline">
+                                                            <PostForm action=set_role attr:class="form-inline">
                                                                 <input type="hidden" name="user_id" value=m.user_id.to_string()/>
                                                                 <label class="visually-hidden" for=select_id.clone()>{label}</label>
                                                                 <select id=select_id name="role">
@@ -106,7 +107,7 @@ pub fn MembersPage() -> impl IntoView {
                                                                     }).collect_view()}
                                                                 </select>
                                                                 <button type="submit" class="btn btn-small">"Save"</button>
-                                                            </ActionForm>
+                                                            </PostForm>
                                                         }.into_any()
                                                     } else {
                                                         view! { <span class="role-badge" data-role=m.role.as_str()>{m.role.label()}</span> }.into_any()
@@ -115,12 +116,12 @@ pub fn MembersPage() -> impl IntoView {
                                                 <td>{m.joined_at.date().to_string()}</td>
                                                 <td>
                                                     {(admin || own).then(|| view! {
-                                                        <ActionForm action=remove attr:class="form-inline">
+                                                        <PostForm action=remove attr:class="form-inline">
                                                             <input type="hidden" name="user_id" value=m.user_id.to_string()/>
                                                             <button type="submit" class="btn btn-small btn-danger">
                                                                 {if own { "Leave workspace".to_string() } else { format!("Remove {}", m.name) }}
                                                             </button>
-                                                        </ActionForm>
+                                                        </PostForm>
                                                     })}
                                                 </td>
                                             </tr>
@@ -172,14 +173,14 @@ pub fn MembersPage() -> impl IntoView {
                                                     _ => view! { "Valid until " <LocalTime at=i.expires_at/> }.into_any(),
                                                 }}</td>
                                                 <td class="row-actions">
-                                                    <ActionForm action=resend attr:class="form-inline">
+                                                    <PostForm action=resend attr:class="form-inline">
                                                         <input type="hidden" name="id" value=resend_id/>
                                                         <button type="submit" class="btn btn-small">{resend_label}</button>
-                                                    </ActionForm>
-                                                    <ActionForm action=revoke attr:class="form-inline">
+                                                    </PostForm>
+                                                    <PostForm action=revoke attr:class="form-inline">
                                                         <input type="hidden" name="id" value=revoke_id/>
                                                         <button type="submit" class="btn btn-small btn-danger">{revoke_label}</button>
-                                                    </ActionForm>
+                                                    </PostForm>
                                                 </td>
                                             </tr>
                                         }}).collect_view()}
@@ -202,7 +203,7 @@ pub fn MembersPage() -> impl IntoView {
 
 /// The invitation form, checked as it is typed with the rules the server enforces.
 #[component]
-fn InviteForm(invite: ServerAction<InviteMember>) -> impl IntoView {
+fn InviteForm(invite: PostAction<InviteMember>) -> impl IntoView {
     let input = RwSignal::new(InviteInput {
         email: String::new(),
         role: Role::Rep.as_str().into(),
@@ -229,7 +230,7 @@ fn InviteForm(invite: ServerAction<InviteMember>) -> impl IntoView {
         <div class="card">
             <h2>"Invite someone"</h2>
             <p class="muted">"They get an e-mail with a link that works once, for 7 days."</p>
-            <ActionForm action=invite attr:class="form invite-form" attr:novalidate=""
+            <PostForm action=invite attr:class="form invite-form" attr:novalidate=""
                 on:submit=move |_| errors.submit()>
                 <label for="invite-email">"E-mail"</label>
                 <input id="invite-email" type="email" name="email" autocomplete="off" required
@@ -250,7 +251,7 @@ fn InviteForm(invite: ServerAction<InviteMember>) -> impl IntoView {
                 <button type="submit" class="btn btn-primary" disabled=move || invite.pending().get()>
                     {move || if invite.pending().get() { "Sending…" } else { "Send invitation" }}
                 </button>
-            </ActionForm>
+            </PostForm>
             <FieldError message=errors.of("email") id="invite-email-error"/>
             <FieldError message=errors.of("role") id="invite-role-error"/>
             <FormError message=errors.form()/>

@@ -14,6 +14,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::components::{Later, Missing, can, format_money};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
+use crate::form::PostAction;
 use crate::pages::contact::{NewDeal, successes};
 use crate::resource::resource;
 
@@ -193,7 +194,7 @@ fn BoardView(data: BoardData) -> impl IntoView {
     let several = pipelines.len() > 1;
     let choices: Vec<(PipelineId, String)> =
         pipelines.iter().map(|p| (p.id, p.name.clone())).collect();
-    let create = ServerAction::<CreateDeal>::new();
+    let create = PostAction::<CreateDeal>::new();
     let created = successes(create);
     Effect::new(move |prev: Option<u32>| {
         let n = created.get();

@@ -10,6 +10,7 @@ use leptos_meta::Title;
 
 use super::settings::SettingsNav;
 use crate::components::{FormError, can};
+use crate::form::{PostAction, PostForm};
 use crate::pipelines::{
     AddStage, CreatePipeline, DeletePipeline, MoveStage, RemoveStage, RenamePipeline, SaveStage,
 };
@@ -19,13 +20,13 @@ use crate::workspace::get_pipelines;
 /// Every action of the page, so that any of them refreshes the list and shows its error.
 #[derive(Clone, Copy)]
 struct Actions {
-    create: ServerAction<CreatePipeline>,
-    rename: ServerAction<RenamePipeline>,
-    delete: ServerAction<DeletePipeline>,
-    add: ServerAction<AddStage>,
-    save: ServerAction<SaveStage>,
-    moved: ServerAction<MoveStage>,
-    remove: ServerAction<RemoveStage>,
+    create: PostAction<CreatePipeline>,
+    rename: PostAction<RenamePipeline>,
+    delete: PostAction<DeletePipeline>,
+    add: PostAction<AddStage>,
+    save: PostAction<SaveStage>,
+    moved: PostAction<MoveStage>,
+    remove: PostAction<RemoveStage>,
 }
 
 impl Actions {
@@ -71,13 +72,13 @@ impl Actions {
 #[component]
 pub fn PipelinesPage() -> impl IntoView {
     let actions = Actions {
-        create: ServerAction::new(),
-        rename: ServerAction::new(),
-        delete: ServerAction::new(),
-        add: ServerAction::new(),
-        save: ServerAction::new(),
-        moved: ServerAction::new(),
-        remove: ServerAction::new(),
+        create: PostAction::new(),
+        rename: PostAction::new(),
+        delete: PostAction::new(),
+        add: PostAction::new(),
+        save: PostAction::new(),
+        moved: PostAction::new(),
+        remove: PostAction::new(),
     };
     let pipelines = resource(move || actions.version(), |_| get_pipelines());
     let error = Signal::derive(move || actions.error());
@@ -116,11 +117,11 @@ pub fn PipelinesPage() -> impl IntoView {
             <div class="card">
                 <h2>"New pipeline"</h2>
                 <p class="muted">"It starts with the six default stages, which you can then change."</p>
-                <ActionForm action=actions.create attr:class="form form-inline">
+                <PostForm action=actions.create attr:class="form form-inline">
                     <label for="new-pipeline">"Name"</label>
                     <input id="new-pipeline" name="name" required/>
                     <button type="submit" class="btn">"Create pipeline"</button>
-                </ActionForm>
+                </PostForm>
             </div>
         </section>
     }
@@ -158,17 +159,17 @@ fn PipelineCard(pipeline: Pipeline, actions: Actions, only_one: bool) -> impl In
         <div class="card pipeline-settings" data-pipeline=name.clone()>
             <h2>{name.clone()}</h2>
             <div class="pipeline-actions">
-                <ActionForm action=actions.rename attr:class="form form-inline">
+                <PostForm action=actions.rename attr:class="form form-inline">
                     <input type="hidden" name="id" value=rename_id/>
                     <label for=name_for>"Pipeline name"</label>
                     <input id=name_id name="name" required value=current/>
                     <button type="submit" class="btn btn-small">"Rename"</button>
-                </ActionForm>
+                </PostForm>
                 {(!only_one).then(move || view! {
-                    <ActionForm action=actions.delete attr:class="form-inline">
+                    <PostForm action=actions.delete attr:class="form-inline">
                         <input type="hidden" name="id" value=delete_id/>
                         <button type="submit" class="btn btn-small btn-danger">{delete_label}</button>
-                    </ActionForm>
+                    </PostForm>
                 })}
             </div>
             <div class="table-wrap">
@@ -240,7 +241,7 @@ fn StageRow(
             on:drop=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
                 if let Some(moved) = dragging.get_untracked().filter(|d| *d != stage_id) {
-                    actions.moved.dispatch(MoveStage { id: moved, position: index as i32 });
+                    actions.moved.send(&[("id", &moved.to_string()), ("position", &index.to_string())]);
                 }
                 dragging.set(None);
                 over.set(None);
@@ -259,19 +260,19 @@ fn StageRow(
                         dragging.set(None);
                         over.set(None);
                     }>"⠿"</span>
-                <ActionForm action=actions.moved attr:class="form-inline">
+                <PostForm action=actions.moved attr:class="form-inline">
                     <input type="hidden" name="id" value=up_id/>
                     <input type="hidden" name="position" value=index.saturating_sub(1).to_string()/>
                     <button type="submit" class="btn btn-small" disabled={index == 0} aria-label=up_label>"↑"</button>
-                </ActionForm>
-                <ActionForm action=actions.moved attr:class="form-inline">
+                </PostForm>
+                <PostForm action=actions.moved attr:class="form-inline">
                     <input type="hidden" name="id" value=down_id/>
                     <input type="hidden" name="position" value=(index + 1).to_string()/>
                     <button type="submit" class="btn btn-small" disabled={index + 1 >= count} aria-label=down_label>"↓"</button>
-                </ActionForm>
+                </PostForm>
             </td>
             <td>
-                <ActionForm action=actions.save attr:class="form stage-form">
+                <PostForm action=actions.save attr:class="form stage-form">
                     <input type="hidden" name="id" value=save_id/>
                     <label for=name_for>"Name"</label>
                     <input id=name_id name="name" required value=current/>
@@ -284,11 +285,11 @@ fn StageRow(
                     <label for=rot_for>"Stale after (days, blank for never)"</label>
                     <input id=rot_id name="rot_days" type="number" min="1" max="3650" step="1" value=rot/>
                     <button type="submit" class="btn btn-small">{save_label}</button>
-                </ActionForm>
+                </PostForm>
             </td>
             <td>{kind}</td>
             <td>
-                <ActionForm action=actions.remove attr:class="form stage-delete">
+                <PostForm action=actions.remove attr:class="form stage-delete">
                     <input type="hidden" name="id" value=delete_id/>
                     <label for=move_for>"Its deals go to"</label>
                     <select id=move_id name="move_to">
@@ -296,7 +297,7 @@ fn StageRow(
                         {options}
                     </select>
                     <button type="submit" class="btn btn-small btn-danger">{delete_label}</button>
-                </ActionForm>
+                </PostForm>
             </td>
         </tr>
     }
@@ -315,7 +316,7 @@ fn AddStageForm(pipeline: Pipeline, actions: Actions) -> impl IntoView {
     );
     let heading = format!("Add a stage to {}", pipeline.name);
     view! {
-        <ActionForm action=actions.add attr:class="form add-stage">
+        <PostForm action=actions.add attr:class="form add-stage">
             <h3>{heading}</h3>
             <input type="hidden" name="pipeline_id" value=id/>
             <label for=name_for>"New stage name"</label>
@@ -332,6 +333,6 @@ fn AddStageForm(pipeline: Pipeline, actions: Actions) -> impl IntoView {
             <input id=rot_id name="rot_days" type="number" min="1" max="3650" step="1"/>
             <p class="muted">"A stage's kind is chosen when it is added: a won stage counts its deals as won (100 %), a lost one as lost (0 %)."</p>
             <button type="submit" class="btn">"Add stage"</button>
-        </ActionForm>
+        </PostForm>
     }
 }

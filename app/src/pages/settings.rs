@@ -8,6 +8,7 @@ use leptos_router::components::A;
 use super::shell::use_me;
 use crate::auth::CreateWorkspace;
 use crate::components::{FieldError, FormError, can};
+use crate::form::{PostAction, PostForm};
 use crate::team::{DeleteWorkspace, RemoveMember, RenameWorkspace};
 
 /// The tabs of the settings pages; each shows only to those the policy table lets use it.
@@ -26,10 +27,10 @@ pub fn SettingsNav() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let me = use_me();
-    let create = ServerAction::<CreateWorkspace>::new();
-    let rename = ServerAction::<RenameWorkspace>::new();
-    let delete = ServerAction::<DeleteWorkspace>::new();
-    let leave = ServerAction::<RemoveMember>::new();
+    let create = PostAction::<CreateWorkspace>::new();
+    let rename = PostAction::<RenameWorkspace>::new();
+    let delete = PostAction::<DeleteWorkspace>::new();
+    let leave = PostAction::<RemoveMember>::new();
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(())))
             || matches!(rename.value().get(), Some(Ok(())))
@@ -72,40 +73,40 @@ pub fn SettingsPage() -> impl IntoView {
                     <dt>"Signed in as"</dt><dd>{me.user.email.clone()}</dd>
                 </dl>
                 {can(Action::UpdateOrganization).then(|| view! {
-                    <ActionForm action=rename attr:class="form form-inline">
+                    <PostForm action=rename attr:class="form form-inline">
                         <label for="workspace-name">"Rename to"</label>
                         <input id="workspace-name" name="name" required value=workspace.clone()
                             aria-describedby="workspace-name-error"/>
                         <button type="submit" class="btn">"Rename"</button>
-                    </ActionForm>
+                    </PostForm>
                     <FieldError message=rename_error id="workspace-name-error"/>
                 })}
-                <ActionForm action=leave attr:class="form form-inline">
+                <PostForm action=leave attr:class="form form-inline">
                     <input type="hidden" name="user_id" value=me.user.id.to_string()/>
                     <button type="submit" class="btn btn-danger">"Leave this workspace"</button>
-                </ActionForm>
+                </PostForm>
                 <FormError message=leave_error/>
             </div>
             <div class="card">
                 <h2>"Create another workspace"</h2>
                 <p class="muted">"A separate team with its own contacts, deals and pipelines. You will be its admin."</p>
-                <ActionForm action=create attr:class="form form-inline">
+                <PostForm action=create attr:class="form form-inline">
                     <label for="new-workspace">"Name"</label>
                     <input id="new-workspace" name="name" required aria-describedby="new-workspace-error"/>
                     <button type="submit" class="btn">"Create"</button>
-                </ActionForm>
+                </PostForm>
                 <FieldError message=name_error id="new-workspace-error"/>
             </div>
             {can(Action::DeleteOrganization).then(|| view! {
                 <div class="card danger-zone">
                     <h2>"Delete this workspace"</h2>
                     <p class="muted">{delete_note.clone()}</p>
-                    <ActionForm action=delete attr:class="form form-inline">
+                    <PostForm action=delete attr:class="form form-inline">
                         <label for="delete-confirm">{delete_label.clone()}</label>
                         <input id="delete-confirm" name="confirm" required autocomplete="off"
                             aria-describedby="delete-confirm-error"/>
                         <button type="submit" class="btn btn-danger">"Delete workspace"</button>
-                    </ActionForm>
+                    </PostForm>
                     <FieldError message=delete_error id="delete-confirm-error"/>
                 </div>
             })}

@@ -1,9 +1,9 @@
-use clearview::domain::OrgId;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::auth::{Logout, Me, SwitchWorkspace, get_me};
+use crate::form::{PostAction, PostForm};
 use crate::resource::Json;
 
 /// Guards every page behind sign-in: a stranger is sent to the sign-in page, which brings them back afterwards.
@@ -39,8 +39,8 @@ pub fn Protected() -> impl IntoView {
 /// A signed-in person in no workspace (they left their last one, were removed, or deleted it): start another.
 #[component]
 fn NoWorkspace() -> impl IntoView {
-    let create = ServerAction::<crate::auth::CreateWorkspace>::new();
-    let logout = ServerAction::<Logout>::new();
+    let create = PostAction::<crate::auth::CreateWorkspace>::new();
+    let logout = PostAction::<Logout>::new();
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(()))) {
             let _ = window().location().set_href("/contacts");
@@ -57,15 +57,15 @@ fn NoWorkspace() -> impl IntoView {
         <main class="auth"><div class="card auth-card">
             <h1>"No workspace"</h1>
             <p class="muted">{crate::auth::NO_WORKSPACE}" Create one (you will be its admin), or open an invitation link from your mail."</p>
-            <ActionForm action=create attr:class="form">
+            <PostForm action=create attr:class="form">
                 <label for="first-workspace">"Workspace name"</label>
                 <input id="first-workspace" name="name" required aria-describedby="first-workspace-error"/>
                 <button type="submit" class="btn btn-primary">"Create workspace"</button>
-            </ActionForm>
+            </PostForm>
             <crate::components::FieldError message=error id="first-workspace-error"/>
-            <ActionForm action=logout attr:class="logout">
+            <PostForm action=logout attr:class="logout">
                 <button type="submit" class="btn btn-ghost">"Sign out"</button>
-            </ActionForm>
+            </PostForm>
         </div></main>
     }
 }
@@ -74,8 +74,8 @@ fn NoWorkspace() -> impl IntoView {
 #[component]
 fn Shell(me: Me) -> impl IntoView {
     provide_context(me.clone());
-    let logout = ServerAction::<Logout>::new();
-    let switch = ServerAction::<SwitchWorkspace>::new();
+    let logout = PostAction::<Logout>::new();
+    let switch = PostAction::<SwitchWorkspace>::new();
     // After switching, everything on screen belongs to the old workspace: load the app afresh.
     Effect::new(move |_| {
         if matches!(switch.value().get(), Some(Ok(()))) {
@@ -96,28 +96,26 @@ fn Shell(me: Me) -> impl IntoView {
                     <A href="/settings">"Settings"</A>
                 </nav>
                 <div class="topbar-right">
-                    <ActionForm action=switch attr:class="switcher">
+                    <PostForm action=switch attr:class="switcher">
                         <label class="visually-hidden" for="workspace-switcher">"Workspace"</label>
                         <select id="workspace-switcher" name="organization_id" disabled=!several
                             title=if several { "Switch workspace" } else { "Your workspace" }
                             on:change=move |ev| {
-                                if let Ok(id) = event_target_value(&ev).parse::<OrgId>() {
-                                    switch.dispatch(SwitchWorkspace { organization_id: id });
-                                }
+                                switch.send(&[("organization_id", &event_target_value(&ev))]);
                             }>
                             {orgs.into_iter().map(|o| view! {
                                 <option value=o.id.to_string() selected=o.id == current>{o.name}</option>
                             }).collect_view()}
                         </select>
                         <noscript><button type="submit" class="btn btn-small">"Switch"</button></noscript>
-                    </ActionForm>
+                    </PostForm>
                     <div class="who" title=me.user.email.clone()>
                         <span class="who-name">{me.user.name.clone()}</span>
                         <span class="role-badge" data-role=me.role.as_str()>{me.role.label()}</span>
                     </div>
-                    <ActionForm action=logout attr:class="logout">
+                    <PostForm action=logout attr:class="logout">
                         <button type="submit" class="btn btn-ghost">"Sign out"</button>
-                    </ActionForm>
+                    </PostForm>
                 </div>
             </header>
             // The page's own content is the main landmark; the top bar is the banner, its menu the navigation.

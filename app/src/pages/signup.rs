@@ -5,11 +5,12 @@ use leptos_router::components::A;
 
 use crate::auth::Signup;
 use crate::components::{FieldError, FieldErrors, FormError};
+use crate::form::{PostAction, PostForm};
 
 /// Sign-up checks each field as it is typed, with the same `clearview::domain` rules the server enforces.
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let action = ServerAction::<Signup>::new();
+    let action = PostAction::<Signup>::new();
     let input = RwSignal::new(SignupInput::default());
     let local_errors = Memo::new(move |_| match ValidSignup::parse(&input.read()) {
         Ok(_) => Default::default(),
@@ -29,7 +30,7 @@ pub fn SignupPage() -> impl IntoView {
                 <div class="brand brand-lg">"Clearview"</div>
                 <h1>"Create your workspace"</h1>
                 <p class="muted">"You will be its admin."</p>
-                <ActionForm action=action attr:class="form" attr:novalidate="">
+                <PostForm action=action attr:class="form" attr:novalidate="">
                     <label for="signup-name">"Your name"</label>
                     <input id="signup-name" name="name" autocomplete="name" required
                         on:input=move |ev| input.update(|i| i.name = event_target_value(&ev))
@@ -77,7 +78,7 @@ pub fn SignupPage() -> impl IntoView {
                     <button type="submit" class="btn btn-primary" disabled=move || action.pending().get()>
                         {move || if action.pending().get() { "Creating…" } else { "Create workspace" }}
                     </button>
-                </ActionForm>
+                </PostForm>
                 <p class="muted">"Already have an account? " <A href="/login">"Sign in"</A></p>
             </div>
         </main>

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::activities::{ActivityFields, LogActivity, list_activities};
 use crate::components::{FieldError, FieldErrors, FormError, Later, LocalTime, local_time};
+use crate::form::{PostAction, PostForm};
 
 fn id_text<T: ToString>(id: Option<T>) -> String {
     id.map(|i| i.to_string()).unwrap_or_default()
@@ -113,7 +114,7 @@ pub fn TimelineCard(
     first: Page<Activity>,
     deal_id: Option<DealId>,
     contact_id: Option<ContactId>,
-    action: ServerAction<LogActivity>,
+    action: PostAction<LogActivity>,
 ) -> impl IntoView {
     let listed_contact = if deal_id.is_some() { None } else { contact_id };
     view! {
@@ -189,7 +190,7 @@ fn set_when(f: &mut ActivityFields, value: String) {
 fn LogActivityForm(
     deal_id: Option<DealId>,
     contact_id: Option<ContactId>,
-    action: ServerAction<LogActivity>,
+    action: PostAction<LogActivity>,
 ) -> impl IntoView {
     let blank = move || ActivityFields {
         kind: "call".into(),
@@ -272,7 +273,7 @@ fn LogActivityForm(
     let group = move |k: &'static str| move || kind.get() != k;
 
     view! {
-        <ActionForm action node_ref=form attr:class="form form-grid log-activity" attr:novalidate="">
+        <PostForm action node_ref=form attr:class="form form-grid log-activity" attr:novalidate="">
             <input type="hidden" name="deal_id" value=id_text(deal_id)/>
             <input type="hidden" name="contact_id" value=id_text(contact_id)/>
             <div class="field">
@@ -336,7 +337,7 @@ fn LogActivityForm(
                     {move || if action.pending().get() { "Saving…" } else { "Log activity" }}
                 </button>
             </div>
-        </ActionForm>
+        </PostForm>
         <Show when=move || logged().is_some()>
             <p class="notice" role="status">{logged}</p>
         </Show>
