@@ -215,8 +215,8 @@ fn one(field: &str, msg: &str) -> FieldErrors {
 
 /// A calendar date as typed in a form or sent as JSON (`2026-12-01`).
 pub fn parse_date(s: &str) -> Result<Date, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), &format).map_err(|_| "must be a date such as 2026-12-01".to_string())
+    super::dates::parse_date(s.trim())
+        .ok_or_else(|| "must be a date such as 2026-12-01".to_string())
 }
 
 /// Numbers arrive as JSON numbers from the API and as strings from HTML forms; both are accepted, exactly.

@@ -2,6 +2,7 @@
 //! form in the browser and a request on the server.
 
 mod activity;
+mod dates;
 mod email;
 mod ids;
 mod money;
@@ -14,6 +15,7 @@ mod stage;
 pub use activity::{
     ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_SECONDS_INVALID, parse_date, parse_metadata,
 };
+pub use dates::{deserialize_optional_date, parse_local_date_time};
 pub use email::EmailAddress;
 pub use ids::{ActivityId, ContactId, DealId, JobId, OrgId, PipelineId, StageId, UserId};
 pub use money::{Currency, Money, Probability};

@@ -78,13 +78,9 @@ fn parse_occurred_at(s: &str, utc_offset: Option<i32>) -> Result<Option<OffsetDa
             * 60,
     )
     .map_err(|_| "has a time zone offset out of range".to_string())?;
-    let local = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    let local_s =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    time::PrimitiveDateTime::parse(s, &local)
-        .or_else(|_| time::PrimitiveDateTime::parse(s, &local_s))
+    crate::domain::parse_local_date_time(s)
         .map(|t| Some(t.assume_offset(offset)))
-        .map_err(|_| "must be a date and time such as 2026-11-22T14:30".to_string())
+        .ok_or_else(|| "must be a date and time such as 2026-11-22T14:30".to_string())
 }
 
 fn check_utc_offset(offset: Option<i32>) -> Result<(), String> {

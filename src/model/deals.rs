@@ -26,6 +26,7 @@ pub struct Deal {
     pub probability: u8,
     /// Whether a manager set `probability` (otherwise it follows the stage).
     pub probability_explicit: bool,
+    #[serde(default, deserialize_with = "crate::domain::deserialize_optional_date")]
     pub expected_close_date: Option<Date>,
     pub lost_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
