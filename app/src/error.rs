@@ -41,23 +41,7 @@ impl From<clearview::Error> for ApiError {
             other => other.to_string(),
         };
         #[cfg(feature = "ssr")]
-        if let Some(res) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            // A form posted without JavaScript is answered with a redirect back to its page, which shows the error
-            // (carried in the address); a status set here would replace the redirect's.
-            let form_post =
-                leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
-                    p.uri.path().starts_with("/fn/")
-                        && p.headers
-                            .get(http::header::ACCEPT)
-                            .and_then(|v| v.to_str().ok())
-                            .is_some_and(|a| a.contains("text/html"))
-                });
-            if !form_post {
-                res.set_status(
-                    http::StatusCode::from_u16(status)
-                        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
-                );
-            }
+        if let Some(res) = answer_with(status) {
             if let Some(secs) = e.retry_after() {
                 res.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
             }
@@ -77,31 +61,67 @@ impl From<clearview::Error> for ApiError {
     }
 }
 
+/// Sets the status of the server function's answer, unless it answers a form posted without JavaScript: that one is
+/// a redirect back to its page, which shows the error (carried in the address), and a status set here would replace
+/// the redirect's. The response's options, for more headers; none outside a request.
+#[cfg(feature = "ssr")]
+fn answer_with(status: u16) -> Option<leptos_axum::ResponseOptions> {
+    let res = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()?;
+    let form_post = leptos::prelude::use_context::<http::request::Parts>().is_some_and(|p| {
+        p.uri.path().starts_with("/fn/")
+            && p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"))
+    });
+    if !form_post {
+        res.set_status(
+            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
+    }
+    Some(res)
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        let (code, message) = match value {
+        // The status matters on the server: arguments that do not parse are the client's mistake (400); anything
+        // else that goes wrong inside the server-function machinery is the server's (500).
+        let (code, message, status) = match value {
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => (
                 ErrorCode::Network,
                 "The server could not be reached. Check your connection and try again.".to_string(),
+                500,
             ),
-            ServerFnErrorErr::Args(m)
-            | ServerFnErrorErr::Deserialization(m)
-            | ServerFnErrorErr::Serialization(m) => (
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) => (
                 ErrorCode::ValidationFailed,
                 format!("The request was not understood: {m}"),
+                400,
+            ),
+            ServerFnErrorErr::MissingArg(m) => (
+                ErrorCode::ValidationFailed,
+                format!("The request was not understood: {m} is missing"),
+                400,
+            ),
+            ServerFnErrorErr::Serialization(m) => (
+                ErrorCode::ValidationFailed,
+                format!("The request was not understood: {m}"),
+                500,
             ),
             _ => (
                 ErrorCode::Internal,
                 "Something went wrong on our side.".to_string(),
+                500,
             ),
         };
+        #[cfg(feature = "ssr")]
+        answer_with(status);
         Self {
             code,
             message,
             fields: BTreeMap::new(),
-            status: 500,
+            status,
         }
     }
 }

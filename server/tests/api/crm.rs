@@ -8,6 +8,7 @@
 use crate::common::{TestApp, admin, json_of, member};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use server::web::SESSION_COOKIE;
 use sqlx::PgPool;
 
 pub(crate) async fn first_pipeline(app: &TestApp, cookie: &str) -> Value {
@@ -586,6 +587,54 @@ async fn bad_input_gets_clear_errors_never_a_500(pool: PgPool) {
     assert_eq!(app.count("contacts").await, 0);
     assert_eq!(app.count("deals").await, 0);
     assert_eq!(app.count("activities").await, 0);
+
+    // A page's form as the app's script sends it: its fields as they are, parsed by the server alone. A version that
+    // is not a number is the client's mistake (400, not 500) and changes nothing.
+    let contact = json_of(
+        app.send(
+            Method::POST,
+            "/api/contacts",
+            Some(json!({"first_name": "Grace", "last_name": "Hopper"})),
+            &cookie,
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = contact["id"].as_str().unwrap();
+    let page = app
+        .get(&format!("/contacts/{id}"), Some(&cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = page.find("action=\"/fn/update_contact").unwrap() + "action=\"".len();
+    let action = &page[start..start + page[start..].find('"').unwrap()];
+    let res = app
+        .client
+        .post(app.url(action))
+        .header("origin", &app.base)
+        .header("cookie", format!("{SESSION_COOKIE}={cookie}"))
+        .header("accept", "application/json")
+        .form(&[
+            ("id", id),
+            ("version", "one"),
+            ("first_name", "Amazing"),
+            ("last_name", "Grace"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["code"], "validation_failed", "{body}");
+    let unchanged = json_of(
+        app.send(Method::GET, &format!("/api/contacts/{id}"), None, &cookie)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(unchanged["first_name"], "Grace");
+    assert_eq!(unchanged["version"], contact["version"]);
 }
 
 /// Reads server-sent events until one named `kind` arrives; its data as JSON. `None` after `wait`.
