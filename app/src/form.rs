@@ -53,7 +53,6 @@ where
 {
     /// A form's action. After a submission without a script failed, the server renders the page again with the
     /// error for this server function, which becomes the action's first value (as with `ServerAction`).
-    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         let error = use_context::<ServerActionError>().and_then(|e| {
             (e.path() == S::PATH).then(|| Err(ServerFnUrlError::<ApiError>::decode_err(e.err())))
@@ -67,6 +66,16 @@ where
     /// Sends these fields as the form would (for a change made without the form, such as a drop). Browser only.
     pub fn send(&self, fields: &[(&str, &str)]) {
         self.inner.dispatch(encode(fields));
+    }
+}
+
+impl<S> Default for PostAction<S>
+where
+    S: ServerFn<Error = ApiError> + 'static,
+    S::Output: DeserializeOwned + Send + Sync + 'static,
+{
+    fn default() -> Self {
+        Self::new()
     }
 }
 
