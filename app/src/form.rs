@@ -18,6 +18,7 @@ use leptos::server_fn::ServerFn;
 use leptos::server_fn::error::ServerFnUrlError;
 use serde::de::DeserializeOwned;
 
+use crate::components::encode_query_value;
 use crate::error::ApiError;
 
 /// The state of a form's submissions, as Leptos' `ServerAction`: the last answer (`value`), whether one is on its
@@ -63,9 +64,28 @@ where
         }
     }
 
-    /// Sends these fields as the form would (for a change made without the form, such as a drop). Browser only.
+    /// Sends these fields as the form would (for a change made without the form, such as a drop).
     pub fn send(&self, fields: &[(&str, &str)]) {
         self.inner.dispatch(encode(fields));
+    }
+}
+
+impl<S> PostAction<S>
+where
+    S: ServerFn + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    /// How many submissions have succeeded: a signal that changes exactly when something was saved (`version`
+    /// also counts refused ones).
+    pub fn successes(self) -> Memo<u32> {
+        Memo::new(move |prev: Option<&u32>| {
+            let n = prev.copied().unwrap_or(0);
+            if matches!(self.value().get(), Some(Ok(_))) {
+                n + 1
+            } else {
+                n
+            }
+        })
     }
 }
 
@@ -123,11 +143,11 @@ fn form_body(ev: &leptos::ev::SubmitEvent) -> Option<String> {
 
 /// `fields`, URL-encoded.
 fn encode(fields: &[(&str, &str)]) -> String {
-    let params = web_sys::UrlSearchParams::new().expect("URLSearchParams");
-    for (name, value) in fields {
-        params.append(name, value);
-    }
-    params.to_string().into()
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode_query_value(name), encode_query_value(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Posts a URL-encoded body to `S` and reads the answer as the server function's own client would.
@@ -167,4 +187,18 @@ where
         redirect::call_redirect_hook(&location);
     }
     Ok(output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_encoded_as_a_form_posts_them() {
+        assert_eq!(
+            encode(&[("organization_id", "a b&c=d"), ("position", "2")]),
+            "organization_id=a%20b%26c%3Dd&position=2"
+        );
+        assert_eq!(encode(&[]), "");
+    }
 }

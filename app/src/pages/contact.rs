@@ -16,22 +16,6 @@ use crate::form::{PostAction, PostForm};
 use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
 
-/// Counts the successful results of an action: a signal that changes exactly when something was saved.
-pub fn successes<S>(action: PostAction<S>) -> Memo<u32>
-where
-    S: leptos::server_fn::ServerFn + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    Memo::new(move |prev: Option<&u32>| {
-        let n = prev.copied().unwrap_or(0);
-        if matches!(action.value().get(), Some(Ok(_))) {
-            n + 1
-        } else {
-            n
-        }
-    })
-}
-
 #[component]
 pub fn ContactPage() -> impl IntoView {
     let params = use_params_map();
@@ -39,9 +23,9 @@ pub fn ContactPage() -> impl IntoView {
     let update = PostAction::<UpdateContact>::new();
     let create_deal = PostAction::<CreateDeal>::new();
     let log = PostAction::<LogActivity>::new();
-    let saved = successes(update);
-    let deal_created = successes(create_deal);
-    let logged = successes(log);
+    let saved = update.successes();
+    let deal_created = create_deal.successes();
+    let logged = log.successes();
     let data = resource(
         move || (id.get(), saved.get(), deal_created.get(), logged.get()),
         |(id, _, _, _)| get_contact(id),

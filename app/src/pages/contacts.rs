@@ -33,14 +33,7 @@ pub fn ContactsPage() -> impl IntoView {
     });
     let create = PostAction::<CreateContact>::new();
     // Bumped by each successful save, so the table reloads then and not after a refused one.
-    let saved = Memo::new(move |previous: Option<&u32>| {
-        let n = previous.copied().unwrap_or(0);
-        if matches!(create.value().get(), Some(Ok(_))) {
-            n + 1
-        } else {
-            n
-        }
-    });
+    let saved = create.successes();
     let page = resource(
         move || (q.get(), sort.get(), dir.get(), cursor.get(), saved.get()),
         |(q, sort, dir, cursor, _)| {

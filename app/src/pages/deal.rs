@@ -13,7 +13,6 @@ use crate::components::{FieldError, FormError, Later, Missing, can, format_money
 use crate::deals::{DealData, DeleteDeal, SetProbability, UpdateDeal, get_deal};
 use crate::error::ApiError;
 use crate::form::{PostAction, PostForm};
-use crate::pages::contact::successes;
 use crate::pages::timeline::TimelineCard;
 use crate::resource::resource;
 
@@ -24,9 +23,9 @@ pub fn DealPage() -> impl IntoView {
     let update = PostAction::<UpdateDeal>::new();
     let probability = PostAction::<SetProbability>::new();
     let log = PostAction::<LogActivity>::new();
-    let saved = successes(update);
-    let prob_saved = successes(probability);
-    let logged = successes(log);
+    let saved = update.successes();
+    let prob_saved = probability.successes();
+    let logged = log.successes();
     let data = resource(
         move || (id.get(), saved.get(), prob_saved.get(), logged.get()),
         |(id, _, _, _)| get_deal(id),

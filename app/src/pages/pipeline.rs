@@ -15,7 +15,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use crate::components::{Later, Missing, can, format_money};
 use crate::deals::{BoardData, CreateDeal, get_board, more_deals, move_deal};
 use crate::form::PostAction;
-use crate::pages::contact::{NewDeal, successes};
+use crate::pages::contact::NewDeal;
 use crate::resource::resource;
 
 #[component]
@@ -195,7 +195,7 @@ fn BoardView(data: BoardData) -> impl IntoView {
     let choices: Vec<(PipelineId, String)> =
         pipelines.iter().map(|p| (p.id, p.name.clone())).collect();
     let create = PostAction::<CreateDeal>::new();
-    let created = successes(create);
+    let created = create.successes();
     Effect::new(move |prev: Option<u32>| {
         let n = created.get();
         if prev.is_some_and(|p| p != n) {
