@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use time::Date;
 
 use super::EmailAddress;
+use super::dates::parse_date;
 use crate::FieldErrors;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -211,12 +211,6 @@ fn one(field: &str, msg: &str) -> FieldErrors {
     let mut f = FieldErrors::new();
     f.insert(field.into(), msg.into());
     f
-}
-
-/// A calendar date as typed in a form or sent as JSON (`2026-12-01`).
-pub fn parse_date(s: &str) -> Result<Date, String> {
-    super::dates::parse_date(s.trim())
-        .ok_or_else(|| "must be a date such as 2026-12-01".to_string())
 }
 
 /// Numbers arrive as JSON numbers from the API and as strings from HTML forms; both are accepted, exactly.

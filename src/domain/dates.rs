@@ -5,8 +5,14 @@
 
 use time::{Date, Month, PrimitiveDateTime, Time};
 
-/// A calendar date, `YYYY-MM-DD`, and nothing after it.
-pub fn parse_date(s: &str) -> Option<Date> {
+/// A calendar date as typed in a form or sent as JSON (`2026-12-01`, spaces around it allowed), with the message a
+/// form shows under the field otherwise.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    read_date(s.trim()).ok_or_else(|| "must be a date such as 2026-12-01".to_string())
+}
+
+/// A calendar date, exactly `YYYY-MM-DD`.
+fn read_date(s: &str) -> Option<Date> {
     match date(s.as_bytes())? {
         (d, []) => Some(d),
         _ => None,
@@ -14,7 +20,7 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// Reads an optional date (`"2026-12-01"` or `null`), as the `time` crate's own serde support writes it, with
-/// [`parse_date`] instead of that crate's parser (for `#[serde(deserialize_with)]`).
+/// [`read_date`] instead of that crate's parser (for `#[serde(deserialize_with)]`).
 pub fn deserialize_optional_date<'de, D>(deserializer: D) -> Result<Option<Date>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -22,7 +28,7 @@ where
     use serde::Deserialize;
     let text = Option::<String>::deserialize(deserializer)?;
     text.map(|s| {
-        parse_date(&s).ok_or_else(|| serde::de::Error::custom(format!("not a date: {s:?}")))
+        read_date(&s).ok_or_else(|| serde::de::Error::custom(format!("not a date: {s:?}")))
     })
     .transpose()
 }
@@ -131,7 +137,7 @@ mod tests {
         let minutes = format_description!("[year]-[month]-[day]T[hour]:[minute]");
         let seconds = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
         for s in INPUTS {
-            assert_eq!(parse_date(s), Date::parse(s, &day).ok(), "date {s:?}");
+            assert_eq!(read_date(s), Date::parse(s, &day).ok(), "date {s:?}");
             let before = PrimitiveDateTime::parse(s, &minutes)
                 .or_else(|_| PrimitiveDateTime::parse(s, &seconds));
             assert_eq!(parse_local_date_time(s), before.ok(), "date and time {s:?}");
@@ -163,8 +169,8 @@ mod tests {
 
     #[test]
     fn reads_dates_and_times() {
-        assert_eq!(parse_date("2024-02-29"), Some(date!(2024 - 02 - 29)));
-        assert_eq!(parse_date("2025-02-29"), None);
+        assert_eq!(parse_date(" 2024-02-29 "), Ok(date!(2024 - 02 - 29)));
+        assert!(parse_date("2025-02-29").is_err());
         assert_eq!(
             parse_local_date_time("2026-06-15T09:30"),
             Some(datetime!(2026-06-15 09:30))

@@ -13,9 +13,9 @@ mod role;
 mod stage;
 
 pub use activity::{
-    ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_SECONDS_INVALID, parse_date, parse_metadata,
+    ActivityKind, CALL_DIRECTIONS, CALL_OUTCOMES, CALL_SECONDS_INVALID, parse_metadata,
 };
-pub use dates::{deserialize_optional_date, parse_local_date_time};
+pub use dates::{deserialize_optional_date, parse_date, parse_local_date_time};
 pub use email::EmailAddress;
 pub use ids::{ActivityId, ContactId, DealId, JobId, OrgId, PipelineId, StageId, UserId};
 pub use money::{Currency, Money, Probability};
